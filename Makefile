@@ -1,0 +1,70 @@
+# stockflow — developer entry points. `make test` is the whole suite, exactly
+# what CI runs (.ci/run); the recipe lives in deploy/scripts/test.sh.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+SCRIPTS  := deploy/scripts
+ARGS     ?=
+FUZZTIME ?= 60s
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+BIN      := bin/stockflow
+
+.PHONY: help run build test test-unit test-integration lint vet fmt fuzz fetch tools \
+	kafka-start kafka-stop docker clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: ## embedded all-in-one: go run ./cmd/stockflow run $(ARGS)
+	lib="$$($(SCRIPTS)/fetch-chdb.sh)"; STOCKFLOW_CHDB_LIB="$$lib" go run ./cmd/stockflow run $(ARGS)
+
+build: ## bin/stockflow, CGO_ENABLED=0 (libchdb.so is loaded at run time)
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/stockflow
+
+test: ## everything CI runs: vet, lint, unit, fuzz, real Kafka integration
+	$(SCRIPTS)/test.sh
+
+test-unit: ## go test ./... with the embedded ClickHouse engine
+	lib="$$($(SCRIPTS)/fetch-chdb.sh)"; STOCKFLOW_CHDB_LIB="$$lib" go test ./...
+
+test-integration: ## integration tests against a real Apache Kafka broker started for the run
+	@libchdb="$$($(SCRIPTS)/fetch-chdb.sh)"; \
+	trap '$(SCRIPTS)/kafka-stop.sh' EXIT; \
+	eval "$$($(SCRIPTS)/kafka-start.sh)"; \
+	STOCKFLOW_CHDB_LIB="$$libchdb" STOCKFLOW_KAFKA_BROKERS="$$KAFKA_BROKERS" \
+	  go test -tags integration -count=1 ./...
+
+lint: ## golangci-lint (pinned, installed into the cache by `make tools`)
+	lint="$$($(SCRIPTS)/fetch-tools.sh)"; "$$lint" run ./...
+
+vet: ## go vet, with and without the integration tag
+	go vet ./...
+	go vet -tags integration ./...
+
+fmt: ## format the code (gofmt + goimports through golangci-lint)
+	lint="$$($(SCRIPTS)/fetch-tools.sh)"; "$$lint" fmt
+
+fuzz: ## fuzz the event decoder for $(FUZZTIME)
+	go test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./internal/event
+
+fetch: ## fetch libchdb.so and the Apache Kafka jars into the cache
+	$(SCRIPTS)/fetch-chdb.sh
+	$(SCRIPTS)/fetch-kafka.sh
+
+tools: ## install the pinned golangci-lint into the cache (instant when cached)
+	$(SCRIPTS)/fetch-tools.sh
+
+kafka-start: ## start a local Apache Kafka broker (KRaft) on 127.0.0.1
+	@$(SCRIPTS)/kafka-start.sh
+
+kafka-stop: ## stop it and remove its state
+	@$(SCRIPTS)/kafka-stop.sh
+
+docker: ## build the container image stockflow:$(VERSION)
+	docker build -f deploy/docker/Dockerfile --build-arg VERSION=$(VERSION) -t stockflow:$(VERSION) .
+
+clean: ## remove build output
+	rm -rf bin

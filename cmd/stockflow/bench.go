@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/stockflow/stockflow/internal/bench"
+)
+
+func cmdBench(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: stockflow bench decode [--json] [--duration D]")
+		return errUsage
+	}
+	switch args[0] {
+	case "decode":
+		fs := flag.NewFlagSet("bench decode", flag.ContinueOnError)
+		jsonOut := fs.Bool("json", false, "print exactly one JSON object on stdout")
+		dur := fs.Duration("duration", 3*time.Second, "measuring time, split between the two decoders")
+		if err := fs.Parse(args[1:]); err != nil {
+			return errUsage
+		}
+		res, err := bench.Decode(ctx, *dur)
+		if err != nil {
+			return err
+		}
+		if *jsonOut {
+			return json.NewEncoder(os.Stdout).Encode(res)
+		}
+		fmt.Printf("stockflow decoder: %.0f events/s\nencoding/json:     %.0f events/s\nratio:             %.2fx\n",
+			res.StockflowEPS, res.EncodingJSONEPS, res.Ratio)
+		return nil
+	default:
+		return fmt.Errorf("unknown benchmark %q (have: decode)", args[0])
+	}
+}

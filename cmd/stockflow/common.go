@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stockflow/stockflow/internal/config"
+	"github.com/stockflow/stockflow/internal/kafka"
+	"github.com/stockflow/stockflow/internal/store"
+	"github.com/stockflow/stockflow/internal/store/embedded"
+	"github.com/stockflow/stockflow/internal/store/server"
+	sqlfs "github.com/stockflow/stockflow/sql"
+)
+
+var errUsage = errors.New("usage")
+
+// common holds the flags every store-using command takes.
+type common struct {
+	fs         *flag.FlagSet
+	configFile string
+	data       string
+	brokers    string
+	clickhouse string
+	logLevel   string
+	jsonOut    bool
+	// kafkaOnly commands (simulate) need brokers but no store.
+	kafkaOnly bool
+}
+
+func newCommon(name string) *common {
+	c := &common{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
+	d := config.Defaults()
+	c.fs.StringVar(&c.configFile, "config", "", "JSON config file (flags win over environment, environment over the file)")
+	c.fs.StringVar(&c.data, "data", d.Data, "embedded-mode data directory (broker and ClickHouse engine)")
+	c.fs.StringVar(&c.brokers, "brokers", "", "external Kafka brokers, comma-separated (server mode)")
+	c.fs.StringVar(&c.clickhouse, "clickhouse", "", "ClickHouse server DSN, e.g. clickhouse://user:pass@host:9000/stockflow (server mode)")
+	c.fs.StringVar(&c.logLevel, "log-level", d.LogLevel, "debug, info, warn or error")
+	c.fs.BoolVar(&c.jsonOut, "json", false, "print exactly one JSON object on stdout")
+	return c
+}
+
+// settings layers defaults, the config file, the environment and the flags
+// that were set explicitly.
+func (c *common) settings(args []string) (config.Settings, error) {
+	if err := c.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return config.Settings{}, errUsage
+		}
+		return config.Settings{}, errUsage
+	}
+	if c.fs.NArg() > 0 {
+		return config.Settings{}, fmt.Errorf("unexpected arguments: %s", strings.Join(c.fs.Args(), " "))
+	}
+	s := config.Defaults()
+	if c.configFile != "" {
+		if err := s.LoadFile(c.configFile); err != nil {
+			return s, err
+		}
+	}
+	if err := s.ApplyEnv(os.LookupEnv); err != nil {
+		return s, err
+	}
+	c.fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "data":
+			s.Data = c.data
+		case "brokers":
+			s.Brokers = config.SplitList(c.brokers)
+		case "clickhouse":
+			s.ClickHouse = c.clickhouse
+		case "log-level":
+			s.LogLevel = c.logLevel
+		}
+	})
+	if c.kafkaOnly && len(s.Brokers) > 0 && s.ClickHouse == "" {
+		v := s
+		v.ClickHouse = "unused"
+		return s, v.Validate()
+	}
+	return s, s.Validate()
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // validated in Settings.Validate
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// openStore opens the embedded engine under the data dir, or the server.
+func openStore(ctx context.Context, s config.Settings) (store.Store, error) {
+	if s.ClickHouse != "" {
+		opts, err := server.ParseDSN(s.ClickHouse)
+		if err != nil {
+			return nil, err
+		}
+		return server.Open(ctx, opts)
+	}
+	if err := os.MkdirAll(s.ClickHouseDir(), 0o750); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	return embedded.Open(ctx, embedded.Options{Path: s.ClickHouseDir(), Database: s.Database})
+}
+
+// migrate applies the embedded migrations.
+func migrate(ctx context.Context, st store.Store, log *slog.Logger) error {
+	applied, err := store.Migrate(ctx, st, sqlfs.Migrations())
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if len(applied) > 0 {
+		log.Info("applied migrations", "migrations", applied)
+	}
+	return nil
+}
+
+// ensureTopics creates the topic catalogue.
+func ensureTopics(ctx context.Context, kc kafka.Config, partitions int32, log *slog.Logger) error {
+	opts, err := kc.Opts()
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	created, err := kafka.EnsureTopics(ctx, adm, kafka.TopicsConfig{Partitions: partitions}.Specs(), 0)
+	if err != nil {
+		return err
+	}
+	if len(created) > 0 {
+		log.Info("created topics", "topics", created)
+	}
+	return nil
+}
+
+// waitDrained waits until every group has zero lag, or the timeout.
+func waitDrained(ctx context.Context, kc kafka.Config, timeout time.Duration, groups ...string) error {
+	opts, err := kc.Opts()
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last int64
+	for {
+		lags, err := adm.Lag(ctx, groups...)
+		if err == nil {
+			last = 0
+			for _, g := range lags {
+				if g.Error() != nil {
+					err = g.Error()
+					break
+				}
+				last += g.Lag.Total()
+			}
+		}
+		if err == nil && last == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if err != nil {
+				return fmt.Errorf("drain: %w", err)
+			}
+			return fmt.Errorf("drain: %d records still unprocessed after %s", last, timeout)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}

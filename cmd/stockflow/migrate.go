@@ -1,0 +1,36 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/stockflow/stockflow/internal/store"
+	sqlfs "github.com/stockflow/stockflow/sql"
+)
+
+func cmdMigrate(ctx context.Context, args []string) error {
+	c := newCommon("migrate")
+	s, err := c.settings(args)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = st.Close() }()
+	applied, err := store.Migrate(ctx, st, sqlfs.Migrations())
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if c.jsonOut {
+		if applied == nil {
+			applied = []string{}
+		}
+		return json.NewEncoder(os.Stdout).Encode(map[string]any{"applied": applied, "mode": st.Mode()})
+	}
+	fmt.Fprintf(os.Stderr, "stockflow migrate: %d migrations applied (%s)\n", len(applied), st.Mode())
+	return nil
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/stockflow/stockflow/consumers/chsink"
+	"github.com/stockflow/stockflow/internal/api"
+	"github.com/stockflow/stockflow/internal/config"
+	"github.com/stockflow/stockflow/internal/event"
+	"github.com/stockflow/stockflow/internal/kafka"
+	"github.com/stockflow/stockflow/internal/store"
+	"github.com/stockflow/stockflow/pipelines/stock"
+)
+
+func cmdProcess(ctx context.Context, args []string) error {
+	c := newCommon("process")
+	var httpAddr, instance string
+	c.fs.StringVar(&httpAddr, "http", config.Defaults().HTTP, "listen address for /healthz, /readyz, /metrics")
+	c.fs.StringVar(&instance, "instance-id", "", "stable, unique id of this instance (transactional id suffix); default from STOCKFLOW_INSTANCE_ID or 0")
+	s, err := c.settings(args)
+	if err != nil {
+		return err
+	}
+	if set(c.fs, "http") {
+		s.HTTP = httpAddr
+	}
+	if instance != "" {
+		s.InstanceID = instance
+	}
+	log := newLogger(s.LogLevel)
+
+	var kc kafka.Config
+	if s.Embedded() {
+		broker, err := kafka.StartBroker(kafka.BrokerConfig{Dir: s.KafkaDir(), Logger: log})
+		if err != nil {
+			return err
+		}
+		defer broker.Close()
+		kc = s.KafkaConfig(broker.Addrs(), "stockflow-process")
+	} else {
+		kc = s.KafkaConfig(s.Brokers, "stockflow-process-"+s.InstanceID)
+	}
+	st, err := openStore(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = st.Close() }()
+	if err := migrate(ctx, st, log); err != nil {
+		return err
+	}
+	if err := ensureTopics(ctx, kc, s.Partitions, log); err != nil {
+		return err
+	}
+	known, err := knownWarehouses(ctx, st, s.Warehouses)
+	if err != nil {
+		return err
+	}
+	if len(known) == 0 {
+		return fmt.Errorf("no warehouses registered: run simulate, insert into the warehouses table, or set STOCKFLOW_WAREHOUSES")
+	}
+	return process(ctx, s, kc, st, known, log)
+}
+
+// knownWarehouses reads the warehouse registry from the store, adding extra.
+func knownWarehouses(ctx context.Context, st store.Store, extra []string) (map[event.WarehouseID]struct{}, error) {
+	res, err := st.Query(ctx, "SELECT id FROM warehouses FINAL")
+	if err != nil {
+		return nil, fmt.Errorf("read warehouses: %w", err)
+	}
+	known := make(map[event.WarehouseID]struct{})
+	for _, r := range res.Rows {
+		if id, ok := r[0].(string); ok {
+			known[event.WarehouseID(id)] = struct{}{}
+		}
+	}
+	for _, id := range extra {
+		known[event.WarehouseID(id)] = struct{}{}
+	}
+	return known, nil
+}
+
+func process(ctx context.Context, s config.Settings, kc kafka.Config, st store.Store, known map[event.WarehouseID]struct{}, log *slog.Logger) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	proc, err := stock.New(stock.Config{
+		Kafka:           kc,
+		TransactionalID: "stockflow-stock-" + s.InstanceID,
+		Checker:         event.Checker{Warehouses: known, MaxFuture: s.MaxFuture},
+	}, log.With("component", "stock"), stock.NewMetrics(reg))
+	if err != nil {
+		return err
+	}
+	sink, err := chsink.New(chsink.Config{Kafka: kc}, st, log.With("component", "sink"), chsink.NewMetrics(reg))
+	if err != nil {
+		proc.Close()
+		return err
+	}
+	srv, err := api.Listen(api.Config{
+		Addr: s.HTTP, Gatherer: reg, Version: version,
+		Checks: map[string]api.Check{"stock": func(context.Context) (bool, string) {
+			ok, n := proc.Ready()
+			return ok, fmt.Sprintf("%d partitions restoring", n)
+		}},
+	}, log)
+	if err != nil {
+		proc.Close()
+		sink.Close()
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "stockflow process: brokers %v | ClickHouse %s | http://%s\n", kc.Brokers, st.Mode(), srv.Addr())
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return proc.Run(gctx) })
+	g.Go(func() error { return sink.Run(gctx) })
+	g.Go(func() error { return srv.Run(gctx) })
+	return g.Wait()
+}

@@ -1,0 +1,416 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/stockflow/stockflow/consumers/chsink"
+	"github.com/stockflow/stockflow/internal/api"
+	"github.com/stockflow/stockflow/internal/config"
+	"github.com/stockflow/stockflow/internal/event"
+	"github.com/stockflow/stockflow/internal/kafka"
+	"github.com/stockflow/stockflow/internal/sim"
+	"github.com/stockflow/stockflow/internal/store"
+	"github.com/stockflow/stockflow/pipelines/stock"
+)
+
+// runFlags are the flags of `stockflow run` beyond the common ones.
+type runFlags struct {
+	forDur     time.Duration
+	skus       int
+	warehouses int
+	days       int
+	seed       uint64
+	summary    string
+	badShare   float64
+	liveRate   float64
+	http       string
+	partitions int
+}
+
+func cmdRun(ctx context.Context, args []string) error {
+	c := newCommon("run")
+	var f runFlags
+	c.fs.DurationVar(&f.forDur, "for", 0, "stop after this long (0 = until interrupted)")
+	c.fs.IntVar(&f.skus, "skus", 200, "simulated SKUs")
+	c.fs.IntVar(&f.warehouses, "warehouses", 5, "simulated warehouses")
+	c.fs.IntVar(&f.days, "days", 30, "days of history to simulate before going live")
+	c.fs.Uint64Var(&f.seed, "seed", 1, "simulator seed (same seed, same events)")
+	c.fs.StringVar(&f.summary, "summary", "", "write a JSON summary to this file at exit")
+	c.fs.Float64Var(&f.badShare, "bad-share", 0.002, "share of deliberately bad events in the simulation")
+	c.fs.Float64Var(&f.liveRate, "live-rate", 200, "live events per second after the history")
+	c.fs.StringVar(&f.http, "http", config.Defaults().HTTP, "listen address for /healthz, /readyz, /metrics")
+	c.fs.IntVar(&f.partitions, "partitions", 0, "partitions per topic when creating them (default from config: 6)")
+	s, err := c.settings(args)
+	if err != nil {
+		return err
+	}
+	if !s.Embedded() {
+		return errors.New("run is the embedded all-in-one; use process for external Kafka and ClickHouse")
+	}
+	if set(c.fs, "http") {
+		s.HTTP = f.http
+	}
+	if f.partitions > 0 {
+		s.Partitions = int32(f.partitions) //nolint:gosec // small flag value
+	}
+	log := newLogger(s.LogLevel)
+	return run(ctx, s, f, log)
+}
+
+func set(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
+}
+
+// simState remembers, in the data dir, which simulated history was produced,
+// so a second run carries on instead of replaying it.
+type simState struct {
+	Seed        uint64    `json:"seed"`
+	SKUs        int       `json:"skus"`
+	Warehouses  int       `json:"warehouses"`
+	Days        int       `json:"days"`
+	Start       time.Time `json:"start"`
+	HistoryDone bool      `json:"history_done"`
+	Runs        int       `json:"runs"`
+}
+
+func loadSimState(path string) (simState, bool, error) {
+	b, err := os.ReadFile(path) //nolint:gosec // inside the data dir
+	if errors.Is(err, os.ErrNotExist) {
+		return simState{}, false, nil
+	}
+	if err != nil {
+		return simState{}, false, fmt.Errorf("read %s: %w", path, err)
+	}
+	var st simState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return simState{}, false, fmt.Errorf("parse %s: %w", path, err)
+	}
+	return st, true, nil
+}
+
+func saveSimState(path string, st simState) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode sim state: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("write sim state: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write sim state: %w", err)
+	}
+	return nil
+}
+
+func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) error {
+	started := time.Now()
+	if err := os.MkdirAll(s.Data, 0o750); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	// The simulated world must match the one already in the data dir.
+	statePath := filepath.Join(s.Data, "simulation.json")
+	prev, resumed, err := loadSimState(statePath)
+	if err != nil {
+		return err
+	}
+	if resumed && (prev.Seed != f.seed || prev.SKUs != f.skus || prev.Warehouses != f.warehouses) {
+		return fmt.Errorf("data dir %s holds a simulation with --seed %d --skus %d --warehouses %d; use those or another --data",
+			s.Data, prev.Seed, prev.SKUs, prev.Warehouses)
+	}
+	state := prev
+	if !resumed {
+		state = simState{Seed: f.seed, SKUs: f.skus, Warehouses: f.warehouses, Days: f.days,
+			Start: time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -f.days)}
+	}
+	state.Runs++
+
+	broker, err := kafka.StartBroker(kafka.BrokerConfig{Dir: s.KafkaDir(), Logger: log})
+	if err != nil {
+		return err
+	}
+	defer broker.Close()
+	kc := s.KafkaConfig(broker.Addrs(), "stockflow")
+
+	st, err := openStore(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = st.Close() }()
+	chVersion, err := st.Version(ctx)
+	if err != nil {
+		return fmt.Errorf("clickhouse version: %w", err)
+	}
+	if err := migrate(ctx, st, log); err != nil {
+		return err
+	}
+	if err := ensureTopics(ctx, kc, s.Partitions, log); err != nil {
+		return err
+	}
+
+	simulator, err := sim.New(sim.Config{
+		Seed: f.seed, SKUs: f.skus, Warehouses: f.warehouses, Days: state.Days, Start: state.Start,
+		BadShare: f.badShare, LiveRate: f.liveRate, RunID: strconv.Itoa(state.Runs),
+	})
+	if err != nil {
+		return err
+	}
+	whs := simulator.Warehouses()
+	if err := registerWarehouses(ctx, st, whs); err != nil {
+		return err
+	}
+	known := make(map[event.WarehouseID]struct{}, len(whs))
+	for _, w := range whs {
+		known[w.ID] = struct{}{}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	proc, err := stock.New(stock.Config{
+		Kafka:           kc,
+		TransactionalID: "stockflow-stock-" + s.InstanceID,
+		Checker:         event.Checker{Warehouses: known, MaxFuture: s.MaxFuture},
+	}, log.With("component", "stock"), stock.NewMetrics(reg))
+	if err != nil {
+		return err
+	}
+	sink, err := chsink.New(chsink.Config{Kafka: kc}, st, log.With("component", "sink"), chsink.NewMetrics(reg))
+	if err != nil {
+		proc.Close()
+		return err
+	}
+	srv, err := api.Listen(api.Config{
+		Addr: s.HTTP, Gatherer: reg, Version: version,
+		Checks: map[string]api.Check{
+			"stock": func(context.Context) (bool, string) {
+				ok, n := proc.Ready()
+				return ok, fmt.Sprintf("%d partitions restoring", n)
+			},
+			"clickhouse": func(ctx context.Context) (bool, string) {
+				v, err := st.Version(ctx)
+				if err != nil {
+					return false, err.Error()
+				}
+				return true, v
+			},
+		},
+	}, log)
+	if err != nil {
+		proc.Close()
+		sink.Close()
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "stockflow run: data %s | embedded Kafka %v | embedded ClickHouse %s | http://%s (/healthz /readyz /metrics)\n",
+		s.Data, broker.Addrs(), chVersion, srv.Addr())
+
+	// Pipelines run until the end, after the simulator stopped and they
+	// drained; the simulator runs until --for or a signal.
+	pipeCtx, stopPipes := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPipes()
+	pipes, pctx := errgroup.WithContext(pipeCtx)
+	pipes.Go(func() error { return proc.Run(pctx) })
+	pipes.Go(func() error { return sink.Run(pctx) })
+	pipes.Go(func() error { return srv.Run(pctx) })
+
+	simCtx, stopSim := context.WithCancel(ctx)
+	defer stopSim()
+	if f.forDur > 0 {
+		simCtx, stopSim = context.WithTimeout(ctx, f.forDur)
+		defer stopSim()
+	}
+	var produced, producedBad atomic.Int64
+	simErr := make(chan error, 1)
+	go func() {
+		simErr <- produceSimulation(simCtx, kc, simulator, &state, statePath, &produced, &producedBad, true, log)
+	}()
+	go status(simCtx, proc, sink, &produced)
+
+	var runErr error
+	select {
+	case err := <-simErr:
+		runErr = err
+	case <-pctx.Done():
+		stopSim()
+		<-simErr
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "stockflow run: stopping: draining the pipelines (a second Ctrl-C forces exit)")
+	}
+	drainErr := waitDrained(context.WithoutCancel(ctx), kc, s.Shutdown, "stockflow-stock", sink.Group())
+	if drainErr != nil {
+		log.Warn("shutdown before the pipelines drained", "err", drainErr)
+	}
+	stopPipes()
+	if err := pipes.Wait(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if err := saveSimState(statePath, state); err != nil && runErr == nil {
+		runErr = err
+	}
+	ps := proc.Stats()
+	fmt.Fprintf(os.Stderr, "stockflow run: stopped after %s: %d events in, %d dead-lettered, %d ledgers, %d rows written\n",
+		time.Since(started).Round(time.Second), ps.In, ps.DLQ, ps.Keys, sink.Rows())
+	if f.summary != "" {
+		if err := writeSummary(context.WithoutCancel(ctx), f.summary, st, ps, produced.Load(), time.Since(started), s, chVersion, drainErr); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	return runErr
+}
+
+// produceSimulation produces the history (unless state says it is done),
+// then, when live is set, live events until ctx is done.
+func produceSimulation(ctx context.Context, kc kafka.Config, s *sim.Sim, state *simState, statePath string, produced, bad *atomic.Int64, live bool, log *slog.Logger) error {
+	opts, err := kc.Opts()
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(append(opts,
+		kgo.ProducerLinger(5*time.Millisecond),
+		kgo.ProducerBatchMaxBytes(8<<20),
+		kgo.MaxBufferedRecords(100_000),
+	)...)
+	if err != nil {
+		return fmt.Errorf("simulator producer: %w", err)
+	}
+	defer cl.Close()
+	var firstErr atomic.Pointer[error]
+	emit := func(r sim.Record) error {
+		if e := firstErr.Load(); e != nil {
+			return *e
+		}
+		produced.Add(1)
+		if r.Bad != "" {
+			bad.Add(1)
+		}
+		cl.Produce(ctx, &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Timestamp: r.TS}, func(_ *kgo.Record, err error) {
+			if err != nil && ctx.Err() == nil {
+				firstErr.CompareAndSwap(nil, &err)
+			}
+		})
+		return nil
+	}
+	if !state.HistoryDone {
+		t0 := time.Now()
+		stats, err := s.History(ctx, emit)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("simulate history: %w", err)
+		}
+		if err := cl.Flush(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("flush history: %w", err)
+		}
+		state.HistoryDone = true
+		if statePath != "" {
+			if err := saveSimState(statePath, *state); err != nil {
+				return err
+			}
+		}
+		log.Info("simulated history produced", "days", state.Days, "events", stats.Events, "bad", stats.Bad, "took", time.Since(t0).Round(time.Millisecond))
+	}
+	if live {
+		if err := s.Live(ctx, time.Now, emit); err != nil && ctx.Err() == nil {
+			return fmt.Errorf("simulate live: %w", err)
+		}
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := cl.Flush(fctx); err != nil {
+		return fmt.Errorf("flush live events: %w", err)
+	}
+	if e := firstErr.Load(); e != nil {
+		return fmt.Errorf("produce: %w", *e)
+	}
+	return nil
+}
+
+func status(ctx context.Context, proc *stock.Processor, sink *chsink.Sink, produced *atomic.Int64) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	last, lastT := proc.Stats().In, time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			ps := proc.Stats()
+			rate := float64(ps.In-last) / now.Sub(lastT).Seconds()
+			last, lastT = ps.In, now
+			fmt.Fprintf(os.Stderr, "stockflow: %8.0f events/s | in %d | produced %d | dlq %d | stock keys %d | rows %d | restoring %d\n",
+				rate, ps.In, produced.Load(), ps.DLQ, ps.Keys, sink.Rows(), ps.Restoring)
+		}
+	}
+}
+
+func registerWarehouses(ctx context.Context, st store.Store, whs []sim.Warehouse) error {
+	now := time.Now().UTC()
+	b := &store.Batch{Table: "warehouses", Columns: []string{"id", "region", "lat", "lon", "name", "updated_at"}}
+	for _, w := range whs {
+		b.Rows = append(b.Rows, []any{string(w.ID), w.Region, w.Lat, w.Lon, w.Name, now})
+	}
+	if err := st.Insert(ctx, b); err != nil {
+		return fmt.Errorf("register warehouses: %w", err)
+	}
+	return nil
+}
+
+var summaryTables = []string{"sales", "stock_movements", "orders", "campaigns", "stock_levels", "dlq", "warehouses"}
+
+func writeSummary(ctx context.Context, path string, st store.Store, ps stock.Stats, produced int64, took time.Duration, s config.Settings, chVersion string, drainErr error) error {
+	counts, err := store.CountRows(ctx, st, summaryTables...)
+	if err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	res, err := st.Query(ctx, "SELECT uniqExact(sku) AS skus, uniqExact(warehouse) AS warehouses FROM stock_levels FINAL")
+	if err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	var skus, whs any
+	if len(res.Rows) == 1 {
+		skus, whs = res.Rows[0][0], res.Rows[0][1]
+	}
+	drained := drainErr == nil
+	out := map[string]any{
+		"events_in":          ps.In,
+		"events_accepted":    ps.Accepted,
+		"events_dlq":         ps.DLQ,
+		"events_produced":    produced,
+		"skus":               skus,
+		"warehouses":         whs,
+		"clickhouse_rows":    counts,
+		"clickhouse_version": chVersion,
+		"data_dir":           s.Data,
+		"drained":            drained,
+		"seconds":            took.Seconds(),
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	return nil
+}

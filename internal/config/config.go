@@ -1,0 +1,199 @@
+// Package config holds the settings shared by stockflow's subcommands and
+// their layering: defaults, then an optional JSON config file, then
+// environment variables (STOCKFLOW_*), then command-line flags. It never
+// reads the environment or flags itself: cmd/ hands them in.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stockflow/stockflow/internal/kafka"
+)
+
+// Settings are the store and broker settings every subcommand takes.
+type Settings struct {
+	// Data is the embedded-mode directory (broker and ClickHouse engine).
+	Data string `json:"data"`
+	// Brokers, when set, selects external Kafka.
+	Brokers []string `json:"brokers"`
+	// ClickHouse, when set, is a server DSN (clickhouse://user:pass@host:9000/db).
+	ClickHouse string `json:"clickhouse"`
+	// Database inside the embedded engine; default "stockflow".
+	Database string `json:"database"`
+	// HTTP is the listen address of /healthz, /readyz and /metrics.
+	HTTP string `json:"http"`
+	// Partitions of every stockflow topic when stockflow creates them.
+	Partitions int32 `json:"partitions"`
+	// InstanceID makes the transactional id of this instance unique and
+	// stable across its restarts.
+	InstanceID string `json:"instance_id"`
+	// Warehouses registered when none are in the store (process mode).
+	Warehouses []string `json:"warehouses"`
+	// MaxFuture is the accepted clock skew of event timestamps.
+	MaxFuture time.Duration `json:"max_future"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string        `json:"log_level"`
+	Kafka    kafka.SASL    `json:"kafka_sasl"`
+	TLS      kafka.TLS     `json:"kafka_tls"`
+	Shutdown time.Duration `json:"shutdown_timeout"`
+}
+
+// Defaults returns the built-in settings.
+func Defaults() Settings {
+	return Settings{
+		Data:       "./stockflow-data",
+		Database:   "stockflow",
+		HTTP:       "127.0.0.1:8686",
+		Partitions: 6,
+		InstanceID: "0",
+		MaxFuture:  time.Hour,
+		LogLevel:   "info",
+		Shutdown:   60 * time.Second,
+	}
+}
+
+// Embedded reports whether the settings select the embedded broker and
+// engine (no external brokers and no ClickHouse DSN).
+func (s Settings) Embedded() bool { return len(s.Brokers) == 0 && s.ClickHouse == "" }
+
+// Validate reports the first problem with s.
+func (s Settings) Validate() error {
+	if (len(s.Brokers) == 0) != (s.ClickHouse == "") {
+		return errors.New("config: set both --brokers and --clickhouse for server mode, or neither for embedded mode under --data")
+	}
+	if s.Embedded() && s.Data == "" {
+		return errors.New("config: embedded mode needs --data DIR")
+	}
+	if s.Partitions <= 0 {
+		return errors.New("config: partitions must be positive")
+	}
+	switch s.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: unknown log level %q", s.LogLevel)
+	}
+	return nil
+}
+
+// KafkaDir and ClickHouseDir are the embedded parts' directories.
+func (s Settings) KafkaDir() string      { return filepath.Join(s.Data, "kafka") }
+func (s Settings) ClickHouseDir() string { return filepath.Join(s.Data, "clickhouse") }
+
+// LoadFile overlays the JSON config file at path onto s.
+func (s *Settings) LoadFile(path string) error {
+	b, err := os.ReadFile(path) //nolint:gosec // the operator names the file
+	if err != nil {
+		return fmt.Errorf("config: read %s: %w", path, err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(s); err != nil {
+		return fmt.Errorf("config: parse %s: %w", path, err)
+	}
+	return nil
+}
+
+// Env lists the environment variables ApplyEnv reads.
+var Env = []string{
+	"STOCKFLOW_DATA", "STOCKFLOW_BROKERS", "STOCKFLOW_CLICKHOUSE", "STOCKFLOW_DATABASE", "STOCKFLOW_HTTP",
+	"STOCKFLOW_PARTITIONS", "STOCKFLOW_INSTANCE_ID", "STOCKFLOW_WAREHOUSES", "STOCKFLOW_LOG_LEVEL",
+	"STOCKFLOW_KAFKA_SASL_MECHANISM", "STOCKFLOW_KAFKA_SASL_USER", "STOCKFLOW_KAFKA_SASL_PASSWORD",
+	"STOCKFLOW_KAFKA_SASL_PASSWORD_FILE", "STOCKFLOW_KAFKA_TLS", "STOCKFLOW_KAFKA_TLS_CA",
+	"STOCKFLOW_KAFKA_TLS_CERT", "STOCKFLOW_KAFKA_TLS_KEY",
+}
+
+// ApplyEnv overlays environment variables, looked up with lookup.
+func (s *Settings) ApplyEnv(lookup func(string) (string, bool)) error {
+	get := func(k string) (string, bool) {
+		v, ok := lookup(k)
+		return strings.TrimSpace(v), ok && strings.TrimSpace(v) != ""
+	}
+	if v, ok := get("STOCKFLOW_DATA"); ok {
+		s.Data = v
+	}
+	if v, ok := get("STOCKFLOW_BROKERS"); ok {
+		s.Brokers = SplitList(v)
+	}
+	if v, ok := get("STOCKFLOW_CLICKHOUSE"); ok {
+		s.ClickHouse = v
+	}
+	if v, ok := get("STOCKFLOW_DATABASE"); ok {
+		s.Database = v
+	}
+	if v, ok := get("STOCKFLOW_HTTP"); ok {
+		s.HTTP = v
+	}
+	if v, ok := get("STOCKFLOW_PARTITIONS"); ok {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil {
+			return fmt.Errorf("config: STOCKFLOW_PARTITIONS: %w", err)
+		}
+		s.Partitions = int32(n)
+	}
+	if v, ok := get("STOCKFLOW_INSTANCE_ID"); ok {
+		s.InstanceID = v
+	}
+	if v, ok := get("STOCKFLOW_WAREHOUSES"); ok {
+		s.Warehouses = SplitList(v)
+	}
+	if v, ok := get("STOCKFLOW_LOG_LEVEL"); ok {
+		s.LogLevel = v
+	}
+	if v, ok := get("STOCKFLOW_KAFKA_SASL_MECHANISM"); ok {
+		s.Kafka.Mechanism = v
+	}
+	if v, ok := get("STOCKFLOW_KAFKA_SASL_USER"); ok {
+		s.Kafka.User = v
+	}
+	if v, ok := get("STOCKFLOW_KAFKA_SASL_PASSWORD"); ok {
+		s.Kafka.Password = v
+	}
+	if v, ok := get("STOCKFLOW_KAFKA_SASL_PASSWORD_FILE"); ok {
+		b, err := os.ReadFile(v) //nolint:gosec // the operator names the file
+		if err != nil {
+			return fmt.Errorf("config: read SASL password file: %w", err)
+		}
+		s.Kafka.Password = strings.TrimSpace(string(b))
+	}
+	if v, ok := get("STOCKFLOW_KAFKA_TLS"); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("config: STOCKFLOW_KAFKA_TLS: %w", err)
+		}
+		s.TLS.Enabled = b
+	}
+	if v, ok := get("STOCKFLOW_KAFKA_TLS_CA"); ok {
+		s.TLS.CAFile = v
+	}
+	if v, ok := get("STOCKFLOW_KAFKA_TLS_CERT"); ok {
+		s.TLS.CertFile = v
+	}
+	if v, ok := get("STOCKFLOW_KAFKA_TLS_KEY"); ok {
+		s.TLS.KeyFile = v
+	}
+	return nil
+}
+
+// KafkaConfig returns the Kafka connection config for brokers (the
+// external ones, or the embedded broker's addresses).
+func (s Settings) KafkaConfig(brokers []string, clientID string) kafka.Config {
+	return kafka.Config{Brokers: brokers, ClientID: clientID, SASL: s.Kafka, TLS: s.TLS}
+}
+
+// SplitList splits a comma-separated list, dropping empty items.
+func SplitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

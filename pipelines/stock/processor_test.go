@@ -1,0 +1,16 @@
+package stock
+
+import (
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+func TestDeadLettersKfake(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.BrokerConfigs(map[string]string{"message.max.bytes": "8388608"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	runDeadLetterSuite(t, c.ListenAddrs())
+}

@@ -1,0 +1,101 @@
+package stock
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stockflow/stockflow/internal/event"
+	"github.com/stockflow/stockflow/internal/kafka"
+)
+
+// restore rebuilds one partition's state from the committed part of its
+// changelog partition: it reads from the start up to the last stable
+// offset. Control records are kept so the position is known exactly even
+// when the log ends with a transaction marker.
+func (p *Processor) restore(ctx context.Context, part int32) (*partition, error) {
+	st := newPartition()
+	opts, err := p.cfg.Kafka.Opts()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(append(opts,
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{
+			kafka.TopicStockChangelog: {part: kgo.NewOffset().AtStart()},
+		}),
+	)...)
+	if err != nil {
+		return nil, fmt.Errorf("restore client: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	lso, err := adm.ListCommittedOffsets(ctx, kafka.TopicStockChangelog)
+	if err != nil {
+		return nil, fmt.Errorf("list changelog offsets: %w", err)
+	}
+	end, ok := lso.Lookup(kafka.TopicStockChangelog, part)
+	if !ok || end.Err != nil {
+		return nil, fmt.Errorf("changelog partition %d: no stable offset (%v)", part, end.Err)
+	}
+	start := time.Now()
+	n := 0
+	for next := int64(-1); next < end.Offset-1; {
+		fetches := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var ferr error
+		fetches.EachError(func(_ string, _ int32, err error) { ferr = err })
+		if ferr != nil {
+			return nil, fmt.Errorf("fetch changelog: %w", ferr)
+		}
+		fetches.EachRecord(func(r *kgo.Record) {
+			next = r.Offset
+			if r.Attrs.IsControl() {
+				return
+			}
+			n++
+			p.applyChangelog(st, r)
+		})
+	}
+	cutoff := st.streamTime - p.cfg.DedupWindow.Milliseconds()
+	for id, ts := range st.seen {
+		if ts < cutoff {
+			delete(st.seen, id)
+		}
+	}
+	st.swept = st.streamTime
+	p.log.Info("restored partition", "partition", part, "records", n, "ledgers", len(st.levels),
+		"event_ids", len(st.seen), "stream_time", time.UnixMilli(st.streamTime).UTC(), "took", time.Since(start))
+	return st, nil
+}
+
+func (p *Processor) applyChangelog(st *partition, r *kgo.Record) {
+	switch {
+	case bytes.HasPrefix(r.Key, []byte(event.ChangelogLevelPrefix)):
+		var lv Level
+		if err := json.Unmarshal(r.Value, &lv); err != nil {
+			p.log.Error("skip undecodable ledger record in changelog", "key", string(r.Key), "offset", r.Offset, "err", err)
+			return
+		}
+		st.levels[Key{SKU: lv.SKU, Warehouse: lv.Warehouse}] = &lv
+	case bytes.HasPrefix(r.Key, []byte(event.ChangelogSeenPrefix)):
+		ts, err := strconv.ParseInt(string(r.Value), 10, 64)
+		if err == nil {
+			st.seen[string(r.Key[len(event.ChangelogSeenPrefix):])] = ts
+		}
+	case bytes.HasPrefix(r.Key, []byte(event.ChangelogStreamTimePrefix)):
+		ts, err := strconv.ParseInt(string(r.Value), 10, 64)
+		if err == nil && ts > st.streamTime {
+			st.streamTime = ts
+		}
+	}
+}

@@ -1,0 +1,264 @@
+package stock
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stockflow/stockflow/internal/event"
+	"github.com/stockflow/stockflow/internal/kafka"
+)
+
+// now is the fixed wall clock of the suite; event times sit before it.
+var now = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+
+type input struct {
+	topic  string
+	key    string
+	value  string
+	reason event.Reason // "" for a good event
+}
+
+func sale(id string, ts time.Time, sku, wh string, qty int) string {
+	return fmt.Sprintf(`{"event_id":%q,"ts":%q,"sku":%q,"warehouse":%q,"qty":%d,"channel":"store","unit_price":9.5,"currency":"USD"}`,
+		id, ts.Format(time.RFC3339Nano), sku, wh, qty)
+}
+
+func move(id string, ts time.Time, sku, wh, kind string, qty int) string {
+	return fmt.Sprintf(`{"event_id":%q,"ts":%q,"sku":%q,"warehouse":%q,"kind":%q,"qty":%d,"ref":"PO-1"}`,
+		id, ts.Format(time.RFC3339Nano), sku, wh, kind, qty)
+}
+
+// deadLetterInputs interleaves one event of every bad-input class of
+// DESIGN §6 (plus a count older than the correction horizon) with good
+// events, and returns the on-hand levels the good events must produce.
+func deadLetterInputs() ([]input, map[string]int64) {
+	t0 := now.Add(-30 * 24 * time.Hour)
+	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	good1 := sale("s-2", at(2), "SKU-1", "WH1", 3)
+	in := []input{
+		{kafka.TopicStock, "SKU-1", move("m-1", at(1), "SKU-1", "WH1", "count", 100), ""},
+		{kafka.TopicStock, "SKU-2", move("m-2", at(1), "SKU-2", "WH2", "receipt", 40), ""},
+		{kafka.TopicSales, "SKU-1", `{"event_id":"x-1","ts":`, event.ReasonMalformedJSON},
+		{kafka.TopicSales, "SKU-1", good1, ""},
+		{kafka.TopicSales, "SKU-1", `{"event_id":"x-2","ts":"2026-02-08T00:00:00Z","sku":"SKU-1","warehouse":"WH1","channel":"store","unit_price":1,"currency":"USD"}`, event.ReasonMissingField},
+		{kafka.TopicSales, "SKU-1", `{"event_id":"x-3","ts":"2026-02-08T00:00:00Z","sku":"SKU-1","warehouse":"WH1","qty":"two","channel":"store","unit_price":1,"currency":"USD"}`, event.ReasonWrongType},
+		{kafka.TopicStock, "SKU-2", move("x-4", at(3), "SKU-2", "WH2", "damage", -4), event.ReasonNegativeQty},
+		{kafka.TopicSales, "SKU-2", sale("s-3", at(4), "SKU-2", "WH2", 5), ""},
+		{kafka.TopicSales, "SKU-2", sale("x-5", at(4), "SKU-2", "WH-NOWHERE", 1), event.ReasonUnknownWarehouse},
+		{kafka.TopicSales, "SKU-2", sale("x-6", now.Add(72*time.Hour), "SKU-2", "WH2", 1), event.ReasonFutureTimestamp},
+		{kafka.TopicStock, "SKU-2", `{"event_id":"x-7","pad":"` + strings.Repeat("x", 70<<10) + `"}`, event.ReasonOversize},
+		{kafka.TopicSales, "SKU-1", good1, event.ReasonDuplicateEvent},
+		{kafka.TopicOrders, "O-1", `{"event_id":"o-1","ts":"2026-02-08T00:00:00Z","order_id":"O-1","lines":[{"sku":"SKU-1","qty":1}],"ship_to":{"postal_code":"10115","country":"DE","lat":52.5,"lon":13.4},"service_level":"standard","promised_by":"2026-02-12T00:00:00Z"}`, ""},
+		{kafka.TopicOrders, "O-2", `{"event_id":"x-8","ts":"2026-02-08T00:00:00Z","order_id":"O-2","lines":[],"ship_to":{"postal_code":"10115","country":"DE","lat":52.5,"lon":13.4},"service_level":"standard","promised_by":"2026-02-12T00:00:00Z"}`, event.ReasonInvalidValue},
+		// Stream time moves 10 days on; a count 9 days older than that is
+		// beyond the 7-day correction horizon.
+		{kafka.TopicStock, "SKU-1", move("m-3", at(240), "SKU-1", "WH1", "adjustment", -2), ""},
+		{kafka.TopicStock, "SKU-1", move("x-9", at(24), "SKU-1", "WH1", "count", 7), ReasonLateCount},
+		// A late delta inside the horizon but before the latest count.
+		{kafka.TopicStock, "SKU-1", move("m-4", at(230), "SKU-1", "WH1", "count", 50), ""},
+		{kafka.TopicSales, "SKU-1", sale("s-4", at(200), "SKU-1", "WH1", 4), ""},
+	}
+	// SKU-1/WH1: count 100 @1, sale 3 @2, adjustment -2 @240, count 50 @230,
+	// sale 4 @200 (before the count at 230: superseded): 50 - 2 = 48.
+	// SKU-2/WH2: receipt 40, sale 5: 35.
+	return in, map[string]int64{"SKU-1/WH1": 48, "SKU-2/WH2": 35}
+}
+
+// runDeadLetterSuite runs the stock pipeline against brokers and checks
+// that every bad input is dead-lettered with its reason and coordinates,
+// every good event is accepted once, and the ledgers are right.
+func runDeadLetterSuite(t *testing.T, brokers []string) {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	kc := kafka.Config{Brokers: brokers, ClientID: "stock-suite"}
+	opts, err := kc.Opts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(append(opts, kgo.ProducerBatchMaxBytes(1<<20))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	if _, err := kafka.EnsureTopics(ctx, adm, kafka.TopicsConfig{Partitions: 3}.Specs(), 1); err != nil {
+		t.Fatal(err)
+	}
+
+	in, want := deadLetterInputs()
+	for _, r := range in {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: r.topic, Key: []byte(r.key), Value: []byte(r.value)}).FirstErr(); err != nil {
+			t.Fatalf("produce: %v", err)
+		}
+	}
+
+	p, err := New(Config{
+		Kafka:           kc,
+		Group:           "stock-suite",
+		TransactionalID: "stock-suite-0",
+		Checker:         event.Checker{Warehouses: map[event.WarehouseID]struct{}{"WH1": {}, "WH2": {}}, MaxFuture: time.Hour},
+		Now:             func() time.Time { return now },
+	}, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(runCtx) }()
+
+	var nBad, nGood int
+	for _, r := range in {
+		if r.reason == "" {
+			nGood++
+		} else {
+			nBad++
+		}
+	}
+	dlq := consume(ctx, t, opts, kafka.TopicDLQ, nBad)
+	accepted := consume(ctx, t, opts, kafka.TopicAccepted, nGood)
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("processor: %v", err)
+	}
+
+	// Every bad input is in the DLQ with its reason, original bytes and
+	// source coordinates.
+	gotReasons := map[string]event.Reason{}
+	for _, r := range dlq {
+		h := headers(r)
+		src := h[event.HeaderSourceTopic]
+		if src == "" || h[event.HeaderSourcePartition] == "" || h[event.HeaderSourceOffset] == "" || h[event.HeaderMessage] == "" {
+			t.Errorf("dlq record without source coordinates or message: %v", h)
+		}
+		gotReasons[string(r.Value)] = event.Reason(h[event.HeaderReason])
+	}
+	for _, r := range in {
+		if r.reason == "" {
+			continue
+		}
+		if got, ok := gotReasons[r.value]; !ok {
+			t.Errorf("bad input with reason %s not in the DLQ", r.reason)
+		} else if got != r.reason {
+			t.Errorf("dlq reason %s, want %s", got, r.reason)
+		}
+	}
+	if len(dlq) != nBad {
+		t.Errorf("dlq holds %d records, want %d", len(dlq), nBad)
+	}
+	// Every good input is accepted exactly once.
+	seen := map[string]int{}
+	for _, r := range accepted {
+		seen[string(r.Value)]++
+	}
+	for _, r := range in {
+		if r.reason == "" && seen[r.value] != 1 {
+			t.Errorf("good event accepted %d times: %s", seen[r.value], r.value)
+		}
+	}
+	// The changelog holds the right levels.
+	levels := changelogLevels(ctx, t, opts)
+	for k, v := range want {
+		if levels[k] != v {
+			t.Errorf("%s on hand %d, want %d", k, levels[k], v)
+		}
+	}
+	st := p.Stats()
+	if int(st.DLQ) != nBad || int(st.Accepted) != nGood {
+		t.Errorf("stats dlq %d accepted %d, want %d and %d", st.DLQ, st.Accepted, nBad, nGood)
+	}
+}
+
+func headers(r *kgo.Record) map[string]string {
+	m := map[string]string{}
+	for _, h := range r.Headers {
+		m[h.Key] = string(h.Value)
+	}
+	return m
+}
+
+// consume reads n committed records of topic from the start.
+func consume(ctx context.Context, t *testing.T, opts []kgo.Opt, topic string, n int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(append(opts,
+		kgo.ConsumeTopics(topic),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var out []*kgo.Record
+	for len(out) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			for _, r := range out {
+				t.Logf("%s: %s %v", topic, r.Value[:min(len(r.Value), 120)], headers(r))
+			}
+			t.Fatalf("read %d of %d records from %s before the deadline", len(out), n, topic)
+		}
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
+	}
+	return out
+}
+
+// changelogLevels reads the committed changelog to its end and returns
+// the latest on hand per key.
+func changelogLevels(ctx context.Context, t *testing.T, opts []kgo.Opt) map[string]int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm := kadm.NewClient(cl)
+	ends, err := adm.ListEndOffsets(ctx, kafka.TopicStockChangelog)
+	cl.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	ends.Each(func(o kadm.ListedOffset) { total += int(o.Offset) })
+	levels := map[string]int64{}
+	cl2, err := kgo.NewClient(append(opts,
+		kgo.ConsumeTopics(kafka.TopicStockChangelog),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl2.Close()
+	for read := 0; read < total; {
+		fs := cl2.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("changelog: read %d of %d offsets", read, total)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			read++
+			if r.Attrs.IsControl() || !bytes.HasPrefix(r.Key, []byte(event.ChangelogLevelPrefix)) {
+				return
+			}
+			var lv event.StockLevel
+			if err := json.Unmarshal(r.Value, &lv); err != nil {
+				t.Errorf("changelog record %s: %v", r.Key, err)
+				return
+			}
+			levels[string(lv.SKU)+"/"+string(lv.Warehouse)] = lv.OnHand
+		})
+	}
+	return levels
+}
+
+var _ = strconv.Itoa
