@@ -257,6 +257,7 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	if drainErr != nil {
 		log.Warn("shutdown before the pipelines drained", "err", drainErr)
 	}
+	ps := proc.Stats() // before the pipelines leave the group and drop their state
 	stopPipes()
 	if err := pipes.Wait(); err != nil && runErr == nil {
 		runErr = err
@@ -264,7 +265,6 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	if err := saveSimState(statePath, state); err != nil && runErr == nil {
 		runErr = err
 	}
-	ps := proc.Stats()
 	fmt.Fprintf(os.Stderr, "stockflow run: stopped after %s: %d events in, %d dead-lettered, %d ledgers, %d rows written\n",
 		time.Since(started).Round(time.Second), ps.In, ps.DLQ, ps.Keys, sink.Rows())
 	if f.summary != "" {
@@ -296,12 +296,15 @@ func produceSimulation(ctx context.Context, kc kafka.Config, s *sim.Sim, state *
 		if e := firstErr.Load(); e != nil {
 			return *e
 		}
-		produced.Add(1)
-		if r.Bad != "" {
-			bad.Add(1)
-		}
+		isBad := r.Bad != ""
 		cl.Produce(ctx, &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Timestamp: r.TS}, func(_ *kgo.Record, err error) {
-			if err != nil && ctx.Err() == nil {
+			switch {
+			case err == nil:
+				produced.Add(1)
+				if isBad {
+					bad.Add(1)
+				}
+			case ctx.Err() == nil:
 				firstErr.CompareAndSwap(nil, &err)
 			}
 		})
@@ -379,9 +382,18 @@ func registerWarehouses(ctx context.Context, st store.Store, whs []sim.Warehouse
 var summaryTables = []string{"sales", "stock_movements", "orders", "campaigns", "stock_levels", "dlq", "warehouses"}
 
 func writeSummary(ctx context.Context, path string, st store.Store, ps stock.Stats, produced int64, took time.Duration, s config.Settings, chVersion string, drainErr error) error {
-	counts, err := store.CountRows(ctx, st, summaryTables...)
-	if err != nil {
-		return fmt.Errorf("summary: %w", err)
+	counts := make(map[string]uint64, len(summaryTables))
+	for _, t := range summaryTables {
+		// FINAL: count distinct rows, not replays waiting to be merged.
+		res, err := st.Query(ctx, "SELECT count() FROM "+t+" FINAL")
+		if err != nil {
+			return fmt.Errorf("summary: count %s: %w", t, err)
+		}
+		n, err := res.Uint64(0, 0)
+		if err != nil {
+			return fmt.Errorf("summary: count %s: %w", t, err)
+		}
+		counts[t] = n
 	}
 	res, err := st.Query(ctx, "SELECT uniqExact(sku) AS skus, uniqExact(warehouse) AS warehouses FROM stock_levels FINAL")
 	if err != nil {

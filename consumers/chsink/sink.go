@@ -226,7 +226,7 @@ func (s *Sink) write(ctx context.Context, fetches kgo.Fetches) error {
 		case kafka.TopicStockChangelog:
 			err = s.changelog(r, now, get)
 		case kafka.TopicDLQ:
-			get("dlq", dlqColumns).add(r, dlqRow(r, now))
+			get("dlq", dlqColumns).add(r, dlqRow(r))
 		}
 		if err != nil {
 			reason := string(event.ReasonOf(err))
@@ -298,7 +298,7 @@ var (
 	srcColumns      = []string{"src_topic", "src_partition", "src_offset", "ingested_at"}
 	salesColumns    = append([]string{"event_id", "ts", "sku", "warehouse", "qty", "order_id", "channel", "unit_price", "currency"}, srcColumns...)
 	stockColumns    = append([]string{"event_id", "ts", "sku", "warehouse", "kind", "qty", "delta", "ref"}, srcColumns...)
-	ordersColumns   = append([]string{"event_id", "ts", "order_id", "line_skus", "line_qtys", "ship_postal_code", "ship_country", "ship_lat", "ship_lon", "service_level", "promised_by"}, srcColumns...)
+	ordersColumns   = append([]string{"event_id", "ts", "order_id", "lines.sku", "lines.qty", "ship_postal_code", "ship_country", "ship_lat", "ship_lon", "service_level", "promised_by"}, srcColumns...)
 	campaignColumns = append([]string{"event_id", "ts", "campaign_id", "skus", "category", "regions", "warehouses", "start", "end", "expected_uplift"}, srcColumns...)
 	levelColumns    = []string{"sku", "warehouse", "on_hand", "reserved", "available", "last_event_ts", "version", "updated_at"}
 	dlqColumns      = []string{"ts", "src_topic", "src_partition", "src_offset", "event_type", "reason", "message", "key", "value"}
@@ -378,9 +378,11 @@ func (s *Sink) changelog(r *kgo.Record, now time.Time, get func(string, []string
 	return nil
 }
 
-func dlqRow(r *kgo.Record, now time.Time) []any {
+// dlqRow keeps the DLQ record's own timestamp (when the pipeline
+// dead-lettered it), so a replayed record yields an identical row.
+func dlqRow(r *kgo.Record) []any {
 	return []any{
-		now,
+		r.Timestamp.UTC(),
 		string(header(r, event.HeaderSourceTopic)),
 		int32(headerInt(r, event.HeaderSourcePartition)), //nolint:gosec // partition numbers fit
 		headerInt(r, event.HeaderSourceOffset),
@@ -411,6 +413,8 @@ func Lag(ctx context.Context, adm *kadm.Client, group string) (int64, error) {
 // Close closes the consumer; it is idempotent.
 func (s *Sink) Close() {
 	if s.closed.CompareAndSwap(false, true) {
-		s.cl.Close()
+		// The consumer blocks rebalances while a poll is in hand; leaving
+		// the group is one, so allow it or Close waits forever.
+		s.cl.CloseAllowingRebalance()
 	}
 }

@@ -58,5 +58,6 @@ mvn -B -q -Dstyle.color=never -f "$DIR/pom.xml" dependency:copy-dependencies \
 rm -rf "$LIBS"
 mv "$tmp" "$LIBS"
 touch "$DIR/.complete"
-echo "fetch-kafka: $(ls "$LIBS" | wc -l) jars in $LIBS" >&2
+jars=("$LIBS"/*.jar)
+echo "fetch-kafka: ${#jars[@]} jars in $LIBS" >&2
 echo "$LIBS"

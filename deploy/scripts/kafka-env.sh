@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced: its variables are used by the callers
 # kafka-env.sh — settings shared by kafka-start.sh, kafka-stop.sh and
 # kafka-topics.sh. Sourced, not executed.
 #
@@ -10,6 +11,10 @@
 #   KAFKA_HEAP_OPTS        JVM heap flags (default -Xms256m -Xmx512m)
 #   KAFKA_START_TIMEOUT    seconds to wait for readiness (default 120)
 #   KAFKA_STOP_TIMEOUT     seconds between SIGTERM and SIGKILL (default 30)
+#   KAFKA_EXTRA_CONFIG     extra server.properties lines (key=value, newline-separated)
+#   KAFKA_KEEP_STATE       1: kafka-stop.sh keeps the state directory
+#
+# The broker's configuration templates are in deploy/kafka/.
 
 KAFKA_STATE_DIR="${KAFKA_STATE_DIR:-${STOCKFLOW_STATE:-/tmp/stockflow}/kafka}"
 KAFKA_PID_FILE="$KAFKA_STATE_DIR/kafka.pid"
@@ -20,6 +25,7 @@ KAFKA_LOG_DIR="$KAFKA_STATE_DIR/logs"
 KAFKA_MARKER="$KAFKA_STATE_DIR/.stockflow-kafka"
 
 KAFKA_SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+KAFKA_TEMPLATES="$(cd "$KAFKA_SCRIPTS/../kafka" && pwd)"
 
 # kafka_pid prints the pid of the broker recorded in the pid file if that
 # process is alive and is a Kafka broker started from this state dir.
@@ -30,7 +36,9 @@ kafka_pid() {
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
   # Guard against pid reuse: the command line must be our broker.
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "kafka.Kafka $KAFKA_STATE_DIR/server.properties" || return 1
+  local cmdline
+  cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+  [[ "$cmdline" == *"kafka.Kafka $KAFKA_STATE_DIR/server.properties"* ]] || return 1
   echo "$pid"
 }
 

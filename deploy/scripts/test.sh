@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317 # the steps are functions called through step()
 # test.sh — the whole test suite, exactly as `make test` and CI (.ci/run) run
 # it, on a fresh machine or a developer's:
 #
@@ -33,6 +34,7 @@ mkdir -p "$STOCKFLOW_STATE"
 RUN_DIR="$(mktemp -d "$STOCKFLOW_STATE/test-run.XXXXXX")"
 export KAFKA_STATE_DIR="$RUN_DIR/kafka"
 unset KAFKA_PORT KAFKA_CONTROLLER_PORT # pick a free port pair
+unset STOCKFLOW_KAFKA_BROKERS          # set only for the integration run
 if [[ -z "${STOCKFLOW_TEST_REPORT:-}" ]]; then
   export STOCKFLOW_TEST_REPORT="$RUN_DIR/engines.txt"
 fi
@@ -86,6 +88,13 @@ summary() {
     sort -u "$STOCKFLOW_TEST_REPORT"
   else
     echo "(no test reported an engine to $STOCKFLOW_TEST_REPORT)"
+  fi
+  # A suite that ran against nothing is worth a line of its own.
+  if [[ -n "${STOCKFLOW_KAFKA_BROKERS:-}" ]] && ! grep -qi kafka "$STOCKFLOW_TEST_REPORT"; then
+    echo "warning: no test reported running against the Apache Kafka broker at $STOCKFLOW_KAFKA_BROKERS"
+  fi
+  if ! grep -qi clickhouse "$STOCKFLOW_TEST_REPORT"; then
+    echo "warning: no test reported running against ClickHouse"
   fi
 }
 

@@ -7,34 +7,8 @@ import (
 	"time"
 )
 
-// The decoders in this file turn one record's bytes into an event and
-// enforce contract v1; the JSON Schema files in schema/ say the same thing
-// for producers, and the tests prove that the two agree.
-//
-// What a decoder checks, and in which order (the first failure is returned):
-//
-//  1. Syntax: the record is one JSON text in UTF-8 (malformed_json). Syntax
-//     errors win even if they come after another problem.
-//  2. Types, in document order: the record is an object and every field it
-//     knows has the right JSON type (wrong_type). qty is an integer written
-//     without fraction or exponent (1.0 is wrong_type); an integer beyond
-//     int64, a number beyond float64 or a timestamp that is not RFC 3339 is
-//     invalid_value. This applies to every occurrence of a duplicated key.
-//  3. Required fields, in declaration order (missing_field). null counts as
-//     absent, as it has no effect in encoding/json.
-//  4. Values, in declaration order (invalid_value, negative_qty), on the
-//     values that win: with duplicated keys the last occurrence wins, as in
-//     encoding/json.
-//
-// Unknown fields are skipped (forward compatibility). Names match exactly;
-// unlike encoding/json there is no case-insensitive matching.
-//
-// Strings: event_id gets an allocation of its own, because deduplication
-// keeps it for days; all other strings of one event share a single
-// allocation, so holding any of them keeps that (small) block alive. The
-// target is only written on success.
-
-// DecodeSale decodes a stockflow.sales.v1 record into s.
+// DecodeSale decodes a stockflow.sales.v1 record into s, by the rules in
+// the package documentation. On error s is left as it was.
 func DecodeSale(b []byte, s *Sale) error {
 	const (
 		fEventID = 1 << iota
@@ -142,7 +116,8 @@ func DecodeSale(b []byte, s *Sale) error {
 
 var saleFields = [...]string{"event_id", "ts", "sku", "warehouse", "qty", "order_id", "channel", "unit_price", "currency"}
 
-// DecodeStock decodes a stockflow.stock.v1 record into s.
+// DecodeStock decodes a stockflow.stock.v1 record into s, by the rules in
+// the package documentation. On error s is left as it was.
 func DecodeStock(b []byte, s *Stock) error {
 	const (
 		fEventID = 1 << iota
@@ -270,7 +245,8 @@ type line struct {
 	seen uint8 // 1: sku, 2: qty
 }
 
-// DecodeOrder decodes a stockflow.orders.v1 record into o.
+// DecodeOrder decodes a stockflow.orders.v1 record into o, by the rules in
+// the package documentation. On error o is left as it was.
 func DecodeOrder(b []byte, o *Order) error {
 	const (
 		fEventID = 1 << iota
@@ -522,7 +498,8 @@ func (d *decoder) strList(name string, pool []text) (_ []text, l list, ok bool) 
 	return pool, l, true
 }
 
-// DecodeCampaign decodes a stockflow.campaigns.v1 record into c.
+// DecodeCampaign decodes a stockflow.campaigns.v1 record into c, by the
+// rules in the package documentation. On error c is left as it was.
 func DecodeCampaign(b []byte, c *Campaign) error {
 	const (
 		fEventID = 1 << iota

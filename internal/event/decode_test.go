@@ -114,7 +114,7 @@ func TestDecodeValidMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-// TestDecodeDifferential decodes random valid events, marshalled by
+// TestDecodeDifferential decodes random valid events, marshaled by
 // encoding/json in several layouts, with the decoder and encoding/json.
 func TestDecodeDifferential(t *testing.T) {
 	r := newRand(t)
@@ -122,7 +122,7 @@ func TestDecodeDifferential(t *testing.T) {
 		name string
 		enc  func(v any) ([]byte, error)
 	}{
-		{"marshal", json.Marshal},
+		{"encode", Encode},
 		{"indent", func(v any) ([]byte, error) { return json.MarshalIndent(v, "\r\n", "\t ") }},
 		{"ascii_only", func(v any) ([]byte, error) {
 			b, err := json.Marshal(v)

@@ -12,7 +12,7 @@ import (
 
 // This file is the JSON byte scanner under the decoders in decode.go. It
 // reads RFC 8259 JSON without reflection: the decoders walk an object's
-// members with next, read the values of the fields they know with str, id,
+// members with next, read the values of the fields they know with str,
 // integer, float and timestamp, and skip everything else with skip, which
 // still checks the syntax of what it skips.
 //
@@ -472,7 +472,9 @@ func (d *decoder) number() (raw []byte, isInt, ok bool) {
 	case b[j] == '0':
 		j++
 	case '1' <= b[j] && b[j] <= '9':
-		for j++; j < len(b) && '0' <= b[j] && b[j] <= '9'; j++ {
+		j++
+		for j < len(b) && '0' <= b[j] && b[j] <= '9' {
+			j++
 		}
 	default:
 		d.i = j

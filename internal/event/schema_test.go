@@ -88,7 +88,9 @@ func compileSchemas(t testing.TB) map[Type]*jsonschema.Schema {
 			t.Fatalf("open schema %s: %v", file, err)
 		}
 		doc, err := jsonschema.UnmarshalJSON(f)
-		f.Close()
+		if cerr := f.Close(); cerr != nil {
+			t.Fatalf("close schema %s: %v", file, cerr)
+		}
 		if err != nil {
 			t.Fatalf("parse schema %s: %v", file, err)
 		}
@@ -264,5 +266,35 @@ func TestSchemaAcceptsGenerated(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStockKinds checks that the schema's kinds are exactly the Go kinds.
+func TestStockKinds(t *testing.T) {
+	b, err := fs.ReadFile(Schemas(), "stock.v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Properties struct {
+			Kind struct {
+				Enum []StockKind `json:"enum"`
+			} `json:"kind"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	enum := doc.Properties.Kind.Enum
+	if len(enum) != len(kinds) {
+		t.Fatalf("schema kinds %v, Go kinds %v", enum, kinds)
+	}
+	for i, k := range enum {
+		if k != kinds[i] || !k.Valid() {
+			t.Errorf("schema kind %d is %q, Go kind %q (valid %v)", i, k, kinds[i], k.Valid())
+		}
+	}
+	if StockKind("Receipt").Valid() {
+		t.Error("kinds are case-sensitive")
 	}
 }

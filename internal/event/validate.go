@@ -43,7 +43,7 @@ const (
 	ReasonDuplicateEvent Reason = "duplicate_event"
 )
 
-// Reasons returns every reason, for instance to initialise metrics.
+// Reasons returns every reason, for instance to initialize metrics.
 func Reasons() []Reason {
 	return []Reason{
 		ReasonMalformedJSON, ReasonMissingField, ReasonWrongType, ReasonInvalidValue,
@@ -97,9 +97,9 @@ const (
 // any warehouse and uses the default limits. Duplicate detection is stateful
 // and lives in the pipeline (ReasonDuplicateEvent).
 type Checker struct {
-	// Warehouses is the registry of known warehouses. nil means there is no
-	// registry and any warehouse is accepted; an empty non-nil map rejects
-	// every warehouse.
+	// Warehouses is the registry of known warehouses. An empty (or nil) map
+	// means there is no registry and any warehouse is accepted: a registry
+	// that lists no warehouse would reject every sale and movement.
 	Warehouses map[WarehouseID]struct{}
 	// MaxFuture is how far an event time may be ahead of the now passed to
 	// the checks (clock skew between producers and stockflow). Zero means
@@ -177,7 +177,7 @@ func (c *Checker) CheckCampaign(cp *Campaign, now time.Time) error {
 }
 
 func (c *Checker) checkWarehouse(w WarehouseID, p path) error {
-	if c.Warehouses == nil {
+	if len(c.Warehouses) == 0 {
 		return nil
 	}
 	if _, ok := c.Warehouses[w]; !ok {

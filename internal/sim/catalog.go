@@ -17,7 +17,7 @@ type Warehouse struct {
 	Lat, Lon float64
 }
 
-// Item is one SKU of the catalogue.
+// Item is one SKU of the catalog.
 type Item struct {
 	SKU      event.SKU
 	Category string
@@ -72,19 +72,17 @@ const eurPerUSD = 0.92
 
 func (st *site) eu() bool { return st.country != "US" }
 
-// centre is a population centre that web orders ship to.
-type centre struct {
-	country       string
-	postal        string // postal code prefix; digits random digits follow
-	digits        int
-	lat, lon      float64
-	weight        float64 // metro population, millions
-	eu            bool
-	nearest       []int32 // warehouses on the same continent, nearest first
-	catchmentHome int32   // nearest warehouse, or -1 when the continent has none
+// center is a population center that web orders ship to.
+type center struct {
+	country  string
+	postal   string // postal code prefix; digits random digits follow
+	digits   int
+	lat, lon float64
+	weight   float64 // metro population, millions
+	eu       bool
 }
 
-var centres = [...]centre{
+var centers = [...]center{
 	{country: "US", postal: "100", digits: 2, lat: 40.7128, lon: -74.0060, weight: 19.5},
 	{country: "US", postal: "900", digits: 2, lat: 34.0522, lon: -118.2437, weight: 13.0},
 	{country: "US", postal: "606", digits: 2, lat: 41.8781, lon: -87.6298, weight: 9.5},
@@ -129,10 +127,10 @@ var centres = [...]centre{
 // category holds the demand and supply traits shared by the SKUs of a category.
 type category struct {
 	name        string
-	share       float64    // share of the catalogue
+	share       float64    // share of the catalog
 	price       float64    // median list price, USD
 	priceSigma  float64    // log-normal spread of list prices
-	weekly      [7]float64 // by time.Weekday, normalised to mean 1 at start-up
+	weekly      [7]float64 // by time.Weekday, normalized to mean 1 at start-up
 	yearAmp     float64    // amplitude of the yearly cosine
 	yearPeak    float64    // day of year of the yearly peak
 	xmas        float64    // height of the December bump (and a Black Friday spike)

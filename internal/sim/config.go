@@ -26,7 +26,7 @@ type Config struct {
 	// Seed makes the run reproducible: the same Config gives byte-identical
 	// records (Live differs only in the timestamps it takes from its clock).
 	Seed uint64
-	// SKUs is the catalogue size, 1..MaxSKUs (default 1000).
+	// SKUs is the catalog size, 1..MaxSKUs (default 1000).
 	SKUs int
 	// Warehouses is the number of warehouses, 1..MaxWarehouses (default 10).
 	Warehouses int
@@ -42,30 +42,39 @@ type Config struct {
 	BadShare float64
 	// LiveRate is the target number of records per second in Live (default 200).
 	LiveRate float64
+	// RunID, if set, goes into every id Live creates (event, order, purchase
+	// order, transfer and campaign ids: "s-<seed>-<run>-<n>"), so that a
+	// process that goes live again for a history an earlier process
+	// produced does not reuse the ids of the earlier process's Live. History
+	// ids never contain it. At most 32 of [A-Za-z0-9._].
+	RunID string
 }
 
-// Validate reports the first setting that is out of range. Zero values are
+// Validate reports every setting that is out of range. Zero values are
 // valid: they mean the defaults.
 func (c Config) Validate() error {
-	c = c.withDefaults(time.Time{})
+	d := c.withDefaults(time.Time{})
 	var errs []error
-	if c.SKUs < 1 || c.SKUs > MaxSKUs {
-		errs = append(errs, fmt.Errorf("sim: SKUs %d out of range 1..%d", c.SKUs, MaxSKUs))
+	if d.SKUs < 1 || d.SKUs > MaxSKUs {
+		errs = append(errs, fmt.Errorf("sim: SKUs %d out of range 1..%d", d.SKUs, MaxSKUs))
 	}
-	if c.Warehouses < 1 || c.Warehouses > MaxWarehouses {
-		errs = append(errs, fmt.Errorf("sim: Warehouses %d out of range 1..%d", c.Warehouses, MaxWarehouses))
+	if d.Warehouses < 1 || d.Warehouses > MaxWarehouses {
+		errs = append(errs, fmt.Errorf("sim: Warehouses %d out of range 1..%d", d.Warehouses, MaxWarehouses))
 	}
-	if c.Days < 1 || c.Days > MaxDays {
-		errs = append(errs, fmt.Errorf("sim: Days %d out of range 1..%d", c.Days, MaxDays))
+	if d.Days < 1 || d.Days > MaxDays {
+		errs = append(errs, fmt.Errorf("sim: Days %d out of range 1..%d", d.Days, MaxDays))
 	}
-	if math.IsNaN(c.BadShare) || c.BadShare > 0.5 {
-		errs = append(errs, fmt.Errorf("sim: BadShare %v out of range (<= 0.5, negative for none)", c.BadShare))
+	if math.IsNaN(d.BadShare) || d.BadShare > 0.5 {
+		errs = append(errs, fmt.Errorf("sim: BadShare %v out of range (<= 0.5, negative for none)", d.BadShare))
 	}
-	if math.IsNaN(c.LiveRate) || math.IsInf(c.LiveRate, 0) || c.LiveRate <= 0 {
-		errs = append(errs, fmt.Errorf("sim: LiveRate %v must be positive", c.LiveRate))
+	if math.IsNaN(d.LiveRate) || math.IsInf(d.LiveRate, 0) || d.LiveRate <= 0 {
+		errs = append(errs, fmt.Errorf("sim: LiveRate %v must be positive", d.LiveRate))
 	}
-	if y := c.Start.Year(); !c.Start.IsZero() && (y < 1971 || y > 9000) {
-		errs = append(errs, fmt.Errorf("sim: Start %v out of range", c.Start))
+	if !validRunID(d.RunID) {
+		errs = append(errs, fmt.Errorf("sim: RunID %q: want at most 32 of [A-Za-z0-9._]", d.RunID))
+	}
+	if y := d.Start.Year(); !d.Start.IsZero() && (y < 1971 || y > 9000) {
+		errs = append(errs, fmt.Errorf("sim: Start %v out of range", d.Start))
 	}
 	return errors.Join(errs...)
 }
@@ -95,4 +104,18 @@ func (c Config) withDefaults(today time.Time) Config {
 		c.Start = c.Start.UTC().Truncate(24 * time.Hour)
 	}
 	return c
+}
+
+func validRunID(id string) bool {
+	if len(id) > 32 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -2,7 +2,7 @@
 // run`: it plays the shops and marketplaces, the warehouse management systems
 // and the suppliers, and produces the upstream records of the sales, stock,
 // orders and campaigns topics (DESIGN.md §2, §6), including a small share of
-// bad ones labelled with the DLQ reason the pipeline must give them.
+// bad ones labeled with the DLQ reason the pipeline must give them.
 //
 // It imports only the standard library and internal/event; it must not
 // import Kafka, ClickHouse, the pipelines or the models, so that it can be
@@ -17,6 +17,17 @@
 // ts of every record) and the pacing; the sequence of events Live produces
 // is still a function of the seed.
 //
+// # Live and restarts
+//
+// Live runs the same model on a compressed clock: simulated time advances as
+// fast as it takes to produce Config.LiveRate records per second, and every
+// record carries ts = now(). A Sim that goes live without having run History
+// first replays the history silently (it is deterministic), so a restarted
+// process continues from the end of the history its predecessor produced;
+// what the predecessor's Live produced is not replayed, and the next cycle
+// counts bring the levels back in line. Config.RunID keeps the ids that Live
+// creates apart from an earlier process's.
+//
 // # Time line
 //
 // Each simulated UTC day is generated in one go (demand, warehouse chores,
@@ -27,7 +38,7 @@
 // too. Timestamps have millisecond precision. Hour-of-day profiles are in the
 // warehouse's local standard time (no DST), wrapped into the same UTC day.
 //
-// # Network and catalogue
+// # Network and catalog
 //
 // Warehouses WH01..WHnn are fixed sites in US-West, US-Central, US-East,
 // EU-West, EU-Central, EU-South and EU-North with real coordinates; store and
@@ -59,13 +70,13 @@
 // Campaigns are announced 3-10 days before they start and run 3-14 days on a
 // category in one or two regions, or on a SKU list in some warehouses. They
 // discount the price by 10-30% and announce expected_uplift (relative, 0.5
-// meaning +50%); the realised uplift is the announced one times a log-normal
+// meaning +50%); the realized uplift is the announced one times a log-normal
 // factor (σ 0.08) and ±5% per key.
 //
 // # Web orders and the warehouse management system
 //
 // Web lines are grouped in time order into orders of 1-4 lines shipping to a
-// population centre (postal code, country, jittered coordinates), standard
+// population center (postal code, country, jittered coordinates), standard
 // (promised in 5 days) or express (2 days). Routing does not exist yet, so
 // the simulated WMS is a plain stand-in: it reserves the whole order at the
 // nearest warehouse on the customer's continent that has every line

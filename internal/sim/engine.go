@@ -20,10 +20,11 @@ type item struct {
 	key  int32
 	qty  int32
 	off  int32 // kOrder: first line in Sim.lines
-	aux  int16 // kOrder: centre
+	aux  int16 // kOrder: center
 	n    uint8 // kOrder: number of lines
 	kind uint8
 	flag uint8 // channel, express, opening count
+	ns   uint8 // id namespace of ref (see Sim.ns)
 }
 
 const (
@@ -62,6 +63,7 @@ type campaign struct {
 	regions          []string
 	whs              []int32 // targeted warehouses, sorted
 	byWarehouse      bool    // the event lists warehouses rather than regions
+	ns               uint8
 	startDay, endDay int
 	expected, actual float64
 	discount         float64
@@ -321,7 +323,7 @@ func (s *Sim) buildOrders() {
 			s.orderN++
 			s.push(item{
 				at: ls[i].at, kind: kOrder, ref: s.orderN, off: int32(off), n: uint8(len(s.lines) - off),
-				aux: int16(s.catchment[w][ci]), flag: express,
+				aux: int16(s.catchment[w][ci]), flag: express, ns: s.curNS(),
 			})
 			i += g
 		}
@@ -336,7 +338,7 @@ func (s *Sim) newCampaign(d int) {
 		return
 	}
 	s.campN++
-	c := &campaign{n: s.campN, cat: -1, discount: 0.1 + 0.2*r.Float64()}
+	c := &campaign{n: s.campN, cat: -1, discount: 0.1 + 0.2*r.Float64(), ns: s.curNS()}
 	c.startDay = d + 3 + r.IntN(8)
 	c.endDay = c.startDay + 3 + r.IntN(12)
 	c.expected = round2(math.Pow(1-c.discount, -1.8) * (1.05 + 0.3*r.Float64()))
@@ -405,7 +407,7 @@ func (s *Sim) applyCampaigns(d int) {
 		for _, i := range c.skus {
 			for _, w := range c.whs {
 				k := int(i)*s.nW + int(w)
-				// Per-key spread of ±5% around the campaign's realised uplift.
+				// Per-key spread of ±5% around the campaign's realized uplift.
 				h := mix64(c.n*0x9e3779b97f4a7c15 ^ uint64(k))
 				f := c.actual * (0.95 + 0.1*float64(h>>11)/(1<<53))
 				s.uplift[k] *= float32(f)
@@ -415,7 +417,7 @@ func (s *Sim) applyCampaigns(d int) {
 	}
 }
 
-// mix64 is SplitMix64's finaliser.
+// mix64 is SplitMix64's finalizer.
 func mix64(x uint64) uint64 {
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
@@ -452,22 +454,22 @@ func (s *Sim) process(it *item) error {
 		if err := s.emitSale(it.at, k, q, "", ch); err != nil {
 			return err
 		}
-		s.maybeReturn(it.at, k, q, 0)
+		s.maybeReturn(it.at, k, q, 0, 0)
 		s.checkReorder(k, it.at)
 	case kOrder:
 		if err := s.emitOrder(it); err != nil {
 			return err
 		}
-		s.fulfil(it)
+		s.fulfill(it)
 	case kShip:
 		s.phys[k] -= it.qty
 		s.reserved[k] -= it.qty
 		s.recorded[k] -= it.qty
 		s.c.sold += int64(it.qty)
-		if err := s.emitSale(it.at, k, it.qty, s.ref("ORD-", it.ref), "web"); err != nil {
+		if err := s.emitSale(it.at, k, it.qty, s.ref("ORD-", it.ns, it.ref), "web"); err != nil {
 			return err
 		}
-		s.maybeReturn(it.at, k, it.qty, it.ref)
+		s.maybeReturn(it.at, k, it.qty, it.ref, it.ns)
 	case kReceipt:
 		q := it.qty
 		if s.r.Float64() < 0.07 { // short shipment
@@ -476,18 +478,18 @@ func (s *Sim) process(it *item) error {
 		s.onOrder[k] -= it.qty
 		s.phys[k] += q
 		s.recorded[k] += q
-		return s.emitStock(it.at, k, event.KindReceipt, int64(q), s.ref("PO-", it.ref))
+		return s.emitStock(it.at, k, event.KindReceipt, int64(q), s.ref("PO-", it.ns, it.ref))
 	case kTransferIn:
 		s.inTransit[k] -= it.qty
 		s.phys[k] += it.qty
 		s.recorded[k] += it.qty
-		return s.emitStock(it.at, k, event.KindTransferIn, int64(it.qty), s.ref("TR-", it.ref))
+		return s.emitStock(it.at, k, event.KindTransferIn, int64(it.qty), s.ref("TR-", it.ns, it.ref))
 	case kReturn:
 		s.phys[k] += it.qty
 		s.recorded[k] += it.qty
 		ref := ""
 		if it.ref != 0 {
-			ref = s.ref("ORD-", it.ref)
+			ref = s.ref("ORD-", it.ns, it.ref)
 		}
 		return s.emitStock(it.at, k, event.KindReturn, int64(it.qty), ref)
 	case kDamage:
@@ -526,7 +528,7 @@ func (s *Sim) process(it *item) error {
 }
 
 // maybeReturn schedules a customer return of part of a sale.
-func (s *Sim) maybeReturn(at int64, k int, qty int32, order uint64) {
+func (s *Sim) maybeReturn(at int64, k int, qty int32, order uint64, ns uint8) {
 	c := &categories[s.cat[k/s.nW]]
 	if s.r.Float64() >= c.returnRate {
 		return
@@ -536,14 +538,14 @@ func (s *Sim) maybeReturn(at int64, k int, qty int32, order uint64) {
 		q = qty
 	}
 	back := at + 2*dayMs + s.r.Int64N(28*dayMs)
-	s.push(item{at: back, kind: kReturn, key: int32(k), qty: q, ref: order})
+	s.push(item{at: back, kind: kReturn, key: int32(k), qty: q, ref: order, ns: ns})
 }
 
-// fulfil is the simulated warehouse management system's stand-in for
+// fulfill is the simulated warehouse management system's stand-in for
 // routing: the whole order from the nearest warehouse (on the customer's
 // continent) that has every line available, else each line from the nearest
 // warehouse that has it; lines nobody has are lost.
-func (s *Sim) fulfil(it *item) {
+func (s *Sim) fulfill(it *item) {
 	lines := s.lines[it.off : it.off+int32(it.n)]
 	near := s.near[it.aux]
 	delay := 3_600_000 + s.r.Int64N(9*3_600_000)
@@ -582,7 +584,7 @@ func (s *Sim) fulfil(it *item) {
 
 func (s *Sim) reserve(k int, qty int32, it *item, delay int64) {
 	s.reserved[k] += qty
-	s.push(item{at: it.at + delay, kind: kShip, key: int32(k), qty: qty, ref: it.ref})
+	s.push(item{at: it.at + delay, kind: kShip, key: int32(k), qty: qty, ref: it.ref, ns: it.ns})
 	s.checkReorder(k, it.at)
 }
 
@@ -604,9 +606,9 @@ func (s *Sim) checkReorder(k int, at int64) {
 	s.poN++
 	s.onOrder[k] += q
 	s.lastDue[k] = due
-	s.push(item{at: due, kind: kReceipt, key: int32(k), qty: q, ref: s.poN})
+	s.push(item{at: due, kind: kReceipt, key: int32(k), qty: q, ref: s.poN, ns: s.curNS()})
 	if s.onPO != nil {
-		s.onPO(purchaseOrder{ID: s.ref("PO-", s.poN), Key: k, PlacedAt: at, Lead: lead, Qty: q, DueAt: due})
+		s.onPO(purchaseOrder{ID: s.ref("PO-", s.curNS(), s.poN), Key: k, PlacedAt: at, Lead: lead, Qty: q, DueAt: due})
 	}
 }
 
@@ -639,7 +641,7 @@ func (s *Sim) sweep(at int64) error {
 			}
 			q := min(excess, s.rop[k]+1)
 			s.trN++
-			ref := s.ref("TR-", s.trN)
+			ref := s.ref("TR-", s.curNS(), s.trN)
 			s.phys[best] -= q
 			s.recorded[best] -= q
 			if err := s.emitStock(at, best, event.KindTransferOut, int64(q), ref); err != nil {
@@ -652,7 +654,7 @@ func (s *Sim) sweep(at int64) error {
 			}
 			s.inTransit[k] += q
 			arrive := s.startMs + int64(s.dayOf(at)+days)*dayMs + s.localMs(6+s.r.IntN(8), sites[w].tz)
-			s.push(item{at: arrive, kind: kTransferIn, key: int32(k), qty: q, ref: s.trN})
+			s.push(item{at: arrive, kind: kTransferIn, key: int32(k), qty: q, ref: s.trN, ns: s.curNS()})
 		}
 	}
 	return nil
@@ -695,7 +697,7 @@ func (s *Sim) emitOrder(it *item) error {
 	for _, l := range s.lines[it.off : it.off+int32(it.n)] {
 		s.orderBuf = append(s.orderBuf, event.OrderLine{SKU: s.items[l.sku].SKU, Qty: int64(l.qty)})
 	}
-	id := s.ref("ORD-", it.ref)
+	id := s.ref("ORD-", it.ns, it.ref)
 	days, level := 5, "standard"
 	if it.flag == 1 {
 		days, level = 2, "express"
@@ -709,9 +711,9 @@ func (s *Sim) emitOrder(it *item) error {
 	return s.put(topicOrders, []byte(id), &s.order, t)
 }
 
-// address is a customer near centre c.
+// address is a customer near center c.
 func (s *Sim) address(c int) event.Address {
-	ct := &centres[c]
+	ct := &centers[c]
 	b := make([]byte, 0, 12)
 	b = append(b, ct.postal...)
 	for range ct.digits {
@@ -727,7 +729,7 @@ func (s *Sim) address(c int) event.Address {
 func (s *Sim) emitCampaign(it *item) error {
 	c := s.camps[it.ref-s.campBase]
 	t := s.ts(it.at)
-	id := s.ref("CMP-", c.n)
+	id := s.ref("CMP-", c.ns, c.n)
 	ev := event.Campaign{
 		EventID: s.ids.id(), TS: t, CampaignID: id,
 		Start:          s.future(s.startMs+int64(c.startDay)*dayMs, t),

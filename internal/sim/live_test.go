@@ -3,12 +3,16 @@ package sim
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/stockflow/stockflow/internal/event"
 )
 
 func TestLive(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		history bool
@@ -94,6 +98,7 @@ func TestLive(t *testing.T) {
 // TestLiveDeterministic: in a synctest bubble the clock starts at the same
 // instant, so two runs of the same seed are byte-identical.
 func TestLiveDeterministic(t *testing.T) {
+	t.Parallel()
 	runLive := func(seed uint64) string {
 		var h string
 		synctest.Test(t, func(t *testing.T) {
@@ -122,7 +127,94 @@ func TestLiveDeterministic(t *testing.T) {
 	}
 }
 
+// TestLiveAfterRestart: a process that goes live for a history an earlier
+// process produced continues exactly where that history ended, and with a
+// RunID creates ids of its own.
+func TestLiveAfterRestart(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Seed: 5, SKUs: 40, Warehouses: 10, Days: 5, Start: testStart, BadShare: 0.01, LiveRate: 2000}
+	type result struct{ hist, live []Record }
+	runLive := func(cfg Config, withHistory bool) result {
+		var res result
+		synctest.Test(t, func(t *testing.T) {
+			s, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if withHistory {
+				if _, err := s.History(t.Context(), func(rec Record) error { res.hist = append(res.hist, rec); return nil }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second+5*time.Millisecond)
+			defer cancel()
+			if err := s.Live(ctx, time.Now, func(rec Record) error { res.live = append(res.live, rec); return nil }); err != nil {
+				t.Fatal(err)
+			}
+		})
+		return res
+	}
+	first := runLive(cfg, true)
+	t.Run("same run id continues identically", func(t *testing.T) {
+		again := runLive(cfg, false)
+		if hashRecords(again.live) != hashRecords(first.live) {
+			t.Error("live output after a restart differs from live output after History in one process")
+		}
+	})
+	t.Run("new run id has its own ids", func(t *testing.T) {
+		cfg2 := cfg
+		cfg2.RunID = "r2"
+		again := runLive(cfg2, false)
+		histOrders := map[string]bool{}
+		firstIDs := map[string]bool{}
+		for _, rec := range first.hist {
+			if d, err := decodeStd(rec); err == nil && rec.Bad == "" && d.order != nil {
+				histOrders[d.order.OrderID] = true
+			}
+		}
+		for _, rec := range first.live {
+			if d, err := decodeStd(rec); err == nil && rec.Bad == "" {
+				firstIDs[eventID(d)] = true
+			}
+		}
+		var orders, shipsOfHistory int
+		for _, rec := range again.live {
+			if rec.Bad != "" {
+				continue
+			}
+			d, err := decodeStd(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id := eventID(d); firstIDs[id] || !strings.HasPrefix(id, "s-5-r2-") {
+				t.Fatalf("live event id %s of run r2", id)
+			}
+			switch {
+			case d.order != nil:
+				orders++
+				if !strings.HasPrefix(d.order.OrderID, "ORD-5-r2-") {
+					t.Errorf("live order id %s", d.order.OrderID)
+				}
+			case d.camp != nil && !strings.HasPrefix(d.camp.CampaignID, "CMP-5-r2-"):
+				t.Errorf("live campaign id %s", d.camp.CampaignID)
+			case d.sale != nil && d.sale.OrderID != "":
+				if histOrders[d.sale.OrderID] {
+					shipsOfHistory++
+				} else if !strings.HasPrefix(d.sale.OrderID, "ORD-5-r2-") {
+					t.Errorf("live shipment of order %s, neither live nor from the history", d.sale.OrderID)
+				}
+			case d.stock != nil && d.stock.Kind == event.KindReceipt && !strings.HasPrefix(d.stock.Ref, "PO-5-"):
+				t.Errorf("receipt ref %s", d.stock.Ref)
+			}
+		}
+		if orders == 0 || shipsOfHistory == 0 {
+			t.Errorf("%d live orders, %d shipments of history orders; want both", orders, shipsOfHistory)
+		}
+	})
+}
+
 func TestLiveEmitError(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		s, err := New(Config{Seed: 1, SKUs: 10, Warehouses: 2, Days: 1, Start: testStart})
 		if err != nil {

@@ -67,7 +67,9 @@ type Sim struct {
 	nK      int // nS*nW; key k = sku*nW + warehouse
 	startMs int64
 	endMs   int64 // end of the history
-	seedStr string
+	// ns are the id namespaces: "<seed>" for what History creates,
+	// "<seed>-<RunID>" for what Live creates.
+	ns [2]string
 
 	whs   []Warehouse
 	items []Item
@@ -103,8 +105,8 @@ type Sim struct {
 	leadSD   []float64 // per supplier
 
 	// Web customers.
-	near      [][]int32   // per centre: warehouses on its continent, nearest first
-	catchment [][]int32   // per warehouse: the centres it is nearest to
+	near      [][]int32   // per center: warehouses on its continent, nearest first
+	catchment [][]int32   // per warehouse: the centers it is nearest to
 	catchCDF  [][]float64 // cumulative weights of catchment
 	regions   []string    // regions with at least one warehouse, in warehouse order
 	hourCDF   [3][24]float64
@@ -139,6 +141,7 @@ type Sim struct {
 	stock    event.Stock
 	order    event.Order
 	orderBuf []event.OrderLine
+	refBuf   []byte
 
 	// onPO, when set, sees every purchase order (tests).
 	onPO func(purchaseOrder)
@@ -164,7 +167,7 @@ type purchaseOrder struct {
 
 const dayMs = int64(24 * time.Hour / time.Millisecond)
 
-// New builds the catalogue, the network and the opening state from cfg.
+// New builds the catalog, the network and the opening state from cfg.
 func New(cfg Config) (*Sim, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -177,15 +180,19 @@ func New(cfg Config) (*Sim, error) {
 		nW:      cfg.Warehouses,
 		nK:      cfg.SKUs * cfg.Warehouses,
 		startMs: cfg.Start.UnixMilli(),
-		seedStr: strconv.FormatUint(cfg.Seed, 10),
 		day:     -1,
+	}
+	s.ns[0] = strconv.FormatUint(cfg.Seed, 10)
+	s.ns[1] = s.ns[0]
+	if cfg.RunID != "" {
+		s.ns[1] += "-" + cfg.RunID
 	}
 	s.endMs = s.startMs + int64(cfg.Days)*dayMs
 	s.dayEnd = s.startMs
 	if cfg.BadShare > 0 {
 		s.badP = cfg.BadShare / (1 - cfg.BadShare)
 	}
-	s.ids.prefix = "s-" + s.seedStr + "-"
+	s.ids.prefix = "s-" + s.ns[0] + "-"
 	s.ids.pos = idBlockSize
 	s.hourCDF = [3][24]float64{cdf24(&storeHours), cdf24(&marketHours), cdf24(&webHours)}
 	s.buildNetwork()
@@ -197,7 +204,7 @@ func New(cfg Config) (*Sim, error) {
 // Warehouses returns the network, WH01 first.
 func (s *Sim) Warehouses() []Warehouse { return slices.Clone(s.whs) }
 
-// Items returns the catalogue, SKU-000001 first.
+// Items returns the catalog, SKU-000001 first.
 func (s *Sim) Items() []Item { return slices.Clone(s.items) }
 
 // Config returns the configuration with the defaults filled in.
@@ -219,10 +226,10 @@ func (s *Sim) buildNetwork() {
 			s.regions = append(s.regions, st.region)
 		}
 	}
-	s.near = make([][]int32, len(centres))
+	s.near = make([][]int32, len(centers))
 	s.catchment = make([][]int32, s.nW)
-	for c := range centres {
-		ct := &centres[c]
+	for c := range centers {
+		ct := &centers[c]
 		var ws []int32
 		for w := range s.nW {
 			if sites[w].eu() == ct.eu {
@@ -247,13 +254,13 @@ func (s *Sim) buildNetwork() {
 	}
 	s.catchCDF = make([][]float64, s.nW)
 	for w := range s.nW {
-		if len(s.catchment[w]) == 0 { // a warehouse nobody is nearest to serves the centre nearest to it
+		if len(s.catchment[w]) == 0 { // a warehouse nobody is nearest to serves the center nearest to it
 			best, bd := -1, math.Inf(1)
-			for c := range centres {
-				if centres[c].eu != sites[w].eu() {
+			for c := range centers {
+				if centers[c].eu != sites[w].eu() {
 					continue
 				}
-				if d := haversine(centres[c].lat, centres[c].lon, sites[w].lat, sites[w].lon); d < bd {
+				if d := haversine(centers[c].lat, centers[c].lon, sites[w].lat, sites[w].lon); d < bd {
 					best, bd = c, d
 				}
 			}
@@ -261,7 +268,7 @@ func (s *Sim) buildNetwork() {
 		}
 		var sum float64
 		for _, c := range s.catchment[w] {
-			sum += centres[c].weight
+			sum += centers[c].weight
 			s.catchCDF[w] = append(s.catchCDF[w], sum)
 		}
 	}
@@ -411,6 +418,9 @@ func (s *Sim) History(ctx context.Context, emit Emit) (Stats, error) {
 	if s.day >= 0 {
 		return Stats{}, errors.New("sim: History must run first and once")
 	}
+	if emit == nil {
+		return Stats{}, errors.New("sim: History needs an emit function")
+	}
 	s.emit, s.live = emit, false
 	defer func() { s.emit = nil }()
 	s.c = counters{}
@@ -468,17 +478,35 @@ func (s *Sim) stats() Stats {
 }
 
 // Live continues the simulation where History (or the last Live) stopped,
-// without end: simulated time runs as fast as it takes to produce about
+// without end. On a Sim that has not run History, it first replays the
+// history without emitting it (the history an earlier process produced, as
+// the simulation is deterministic), so live records continue from the end
+// of the history — not from where an earlier process's Live stopped. Then simulated time runs as fast as it takes to produce about
 // LiveRate records per second, and every record carries ts = now(). Times
 // inside payloads that lie ahead (campaign start and end) are mapped onto the
 // same compressed clock; promised_by stays a real number of days after ts.
-// Live returns nil when ctx is done, or the first emit error.
+// Live returns nil when ctx is done, or the first emit error. A nil now
+// means time.Now; pacing always uses the time package's clock.
 func (s *Sim) Live(ctx context.Context, now func() time.Time, emit Emit) error {
+	if emit == nil {
+		return errors.New("sim: Live needs an emit function")
+	}
 	if now == nil {
 		now = time.Now
 	}
+	if s.day < 0 {
+		if _, err := s.History(ctx, func(Record) error { return nil }); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("sim: replay history: %w", err)
+		}
+	}
 	s.emit, s.now, s.live = emit, now, true
 	defer func() { s.emit, s.now, s.live = nil, nil, false }()
+	if p := "s-" + s.ns[1] + "-"; s.ids.prefix != p || s.ids.pos < idBlockSize {
+		s.ids.prefix, s.ids.pos = p, idBlockSize // ids of the new namespace from here on
+	}
 
 	rate := s.cfg.LiveRate
 	interval := min(max(time.Duration(float64(time.Second)/rate), 10*time.Millisecond), time.Second)
@@ -521,6 +549,14 @@ func (s *Sim) step() error {
 	it := s.h.pop()
 	s.curAt = it.at
 	return s.process(&it)
+}
+
+// curNS is the id namespace of what is created now.
+func (s *Sim) curNS() uint8 {
+	if s.live {
+		return 1
+	}
+	return 0
 }
 
 // ts is the timestamp of an event at simulated time at.
@@ -571,6 +607,14 @@ func (b *idBlock) id() string {
 	return id
 }
 
-func (s *Sim) ref(prefix string, n uint64) string {
-	return prefix + s.seedStr + "-" + strconv.FormatUint(n, 10)
+// ref is a deterministic reference "<prefix><namespace>-<n>", such as
+// PO-7-123 (History) or PO-7-run2-123 (Live with RunID "run2").
+func (s *Sim) ref(prefix string, ns uint8, n uint64) string {
+	b := s.refBuf[:0]
+	b = append(b, prefix...)
+	b = append(b, s.ns[ns]...)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, n, 10)
+	s.refBuf = b
+	return string(b)
 }

@@ -77,6 +77,7 @@ func hashRecords(recs []Record) string {
 }
 
 func TestDeterminism(t *testing.T) {
+	t.Parallel()
 	base := history(t, smallConfig(7), nil)
 	baseHash := hashRecords(base.recs)
 	tests := []struct {
@@ -102,6 +103,7 @@ func TestDeterminism(t *testing.T) {
 // TestGolden pins the output of a small run; rerun with -update after an
 // intended change of the model or the wire format.
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	cfg := Config{Seed: 42, SKUs: 40, Warehouses: 4, Days: 14, Start: testStart, BadShare: 0.01}
 	r := history(t, cfg, nil)
 	var b bytes.Buffer
@@ -134,6 +136,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		cfg     Config
@@ -148,6 +151,9 @@ func TestConfigValidate(t *testing.T) {
 		{"negative days", Config{Days: -5}, "Days"},
 		{"bad share too high", Config{BadShare: 0.6}, "BadShare"},
 		{"negative live rate", Config{LiveRate: -1}, "LiveRate"},
+		{"run id", Config{RunID: "1700000000"}, ""},
+		{"run id with a space", Config{RunID: "run 2"}, "RunID"},
+		{"run id too long", Config{RunID: strings.Repeat("x", 33)}, "RunID"},
 		{"ancient start", Config{Start: time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)}, "Start"},
 	}
 	for _, tt := range tests {
@@ -167,6 +173,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestNewDefaults(t *testing.T) {
+	t.Parallel()
 	s, err := New(Config{Seed: 1, Start: time.Date(2025, 6, 3, 17, 4, 0, 0, time.FixedZone("X", 3600))})
 	if err != nil {
 		t.Fatal(err)
@@ -185,6 +192,7 @@ func TestNewDefaults(t *testing.T) {
 }
 
 func TestWarehousesAndItems(t *testing.T) {
+	t.Parallel()
 	s, err := New(Config{Seed: 5, SKUs: 2000, Warehouses: MaxWarehouses})
 	if err != nil {
 		t.Fatal(err)
@@ -241,10 +249,10 @@ func TestWarehousesAndItems(t *testing.T) {
 	if share := top / total; share < 0.35 {
 		t.Errorf("top 10%% of SKUs carry %.0f%% of demand, want a heavy tail", 100*share)
 	}
-	// Same seed, same catalogue.
+	// Same seed, same catalog.
 	s2, _ := New(Config{Seed: 5, SKUs: 2000, Warehouses: MaxWarehouses})
 	if fmt.Sprint(s2.Items()) != fmt.Sprint(items) || fmt.Sprint(s2.Warehouses()) != fmt.Sprint(s.Warehouses()) {
-		t.Error("catalogue or network differs for the same seed")
+		t.Error("catalog or network differs for the same seed")
 	}
 }
 
@@ -280,6 +288,7 @@ func decodeStd(rec Record) (decoded, error) {
 }
 
 func TestGoodRecords(t *testing.T) {
+	t.Parallel()
 	cfg := smallConfig(11)
 	r := history(t, cfg, nil)
 	end := cfg.Start.AddDate(0, 0, cfg.Days)
@@ -414,6 +423,7 @@ var required = map[string][]string{
 }
 
 func TestBadRecords(t *testing.T) {
+	t.Parallel()
 	cfg := smallConfig(13)
 	r := history(t, cfg, nil)
 	end := cfg.Start.AddDate(0, 0, cfg.Days)
@@ -482,7 +492,7 @@ func TestBadRecords(t *testing.T) {
 		{event.ReasonWrongType, func(rec Record) error {
 			_, err := decodeStd(rec)
 			if _, ok := errors.AsType[*json.UnmarshalTypeError](err); !ok {
-				return fmt.Errorf("decodes with %v, want an UnmarshalTypeError", err)
+				return fmt.Errorf("decodes with %w, want an UnmarshalTypeError", err)
 			}
 			return nil
 		}},
@@ -569,6 +579,7 @@ func TestBadRecords(t *testing.T) {
 // checker, with a deduplication window of 7 days, as the stock pipeline
 // does, and expects exactly the reason the simulator annotated.
 func TestContract(t *testing.T) {
+	t.Parallel()
 	cfg := smallConfig(17)
 	r := history(t, cfg, nil)
 	chk := &event.Checker{Warehouses: map[event.WarehouseID]struct{}{}}
@@ -630,6 +641,7 @@ func classify(chk *event.Checker, rec Record, now time.Time) (event.Reason, stri
 }
 
 func TestForcedBadClasses(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		badShare float64
@@ -667,6 +679,7 @@ func TestForcedBadClasses(t *testing.T) {
 }
 
 func TestHistoryTwice(t *testing.T) {
+	t.Parallel()
 	s, err := New(Config{Seed: 1, SKUs: 3, Warehouses: 1, Days: 1, Start: testStart})
 	if err != nil {
 		t.Fatal(err)
@@ -681,6 +694,7 @@ func TestHistoryTwice(t *testing.T) {
 }
 
 func TestHistoryStops(t *testing.T) {
+	t.Parallel()
 	boom := errors.New("boom")
 	tests := []struct {
 		name string

@@ -31,6 +31,7 @@ type skuWH struct {
 }
 
 func TestPhysicalStockNeverNegative(t *testing.T) {
+	t.Parallel()
 	cfg := smallConfig(19)
 	cfg.SKUs = 60
 	check := func(s *Sim, _ Record) error {
@@ -56,6 +57,7 @@ func TestPhysicalStockNeverNegative(t *testing.T) {
 // as the pipeline's oracle would: it never goes negative, sales never take
 // more than it shows, and cycle counts correct it downwards (shrinkage).
 func TestLedgerReplay(t *testing.T) {
+	t.Parallel()
 	cfg := smallConfig(23)
 	r := history(t, cfg, nil)
 	level := map[skuWH]int64{}
@@ -109,6 +111,7 @@ func TestLedgerReplay(t *testing.T) {
 }
 
 func TestReceiptsFollowReorders(t *testing.T) {
+	t.Parallel()
 	cfg := smallConfig(29)
 	r := history(t, cfg, nil)
 	end := cfg.Start.AddDate(0, 0, cfg.Days)
@@ -156,6 +159,7 @@ func TestReceiptsFollowReorders(t *testing.T) {
 }
 
 func TestTransfers(t *testing.T) {
+	t.Parallel()
 	cfg := smallConfig(31)
 	r := history(t, cfg, nil)
 	end := cfg.Start.AddDate(0, 0, cfg.Days)
@@ -202,6 +206,7 @@ func TestTransfers(t *testing.T) {
 }
 
 func TestWebOrders(t *testing.T) {
+	t.Parallel()
 	cfg := smallConfig(37)
 	r := history(t, cfg, nil)
 	eu := map[event.WarehouseID]bool{}
@@ -256,6 +261,7 @@ func TestWebOrders(t *testing.T) {
 // TestDemandShape checks traits forecasting relies on: weekend peaks,
 // intermittent series with many zero days, and campaign uplift.
 func TestDemandShape(t *testing.T) {
+	t.Parallel()
 	cfg := smallConfig(41)
 	cfg.SKUs, cfg.Days = 300, 120
 	r := history(t, cfg, nil)

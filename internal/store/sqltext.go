@@ -94,7 +94,7 @@ func ArrayParam(name string, values []string) Param {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(escapedText.Replace(QuoteString(v)))
+		b.WriteString(QuoteString(v))
 	}
 	b.WriteByte(']')
 	return Param{Name: name, Value: b.String()}

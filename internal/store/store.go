@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Mode names reported by Store.Mode.
@@ -33,8 +34,10 @@ type Batch struct {
 	Table   string
 	Columns []string
 	// Rows hold Go values: string, int64, int32, int, uint64, uint32,
-	// float64, float32, bool, time.Time (stored as UTC), []string, []int64,
-	// []float64, []any and nil (for Nullable columns).
+	// float64, float32, bool, time.Time (stored as UTC; the zero time is
+	// stored as the Unix epoch), []string, []int64, []float64, []any, nil
+	// (NULL for Nullable columns, the default otherwise), and named types of
+	// those kinds (type SKU string). Integers must fit the column's type.
 	Rows [][]any
 	// DedupToken, when set, is sent as insert_deduplication_token: a batch
 	// replayed with the same token is inserted once (tables need
@@ -130,4 +133,24 @@ func (b *Batch) Validate() error {
 		}
 	}
 	return nil
+}
+
+// SplitExceptionName separates the symbolic name ClickHouse appends to an
+// exception message, as in "Table x does not exist. (UNKNOWN_TABLE)", and
+// drops a trailing "(version …)".
+func SplitExceptionName(msg string) (message, name string) {
+	msg = strings.TrimSpace(msg)
+	if i := strings.LastIndex(msg, " (version "); i >= 0 && strings.HasSuffix(msg, ")") {
+		msg = strings.TrimSpace(msg[:i])
+	}
+	msg = strings.TrimSuffix(msg, ".")
+	if strings.HasSuffix(msg, ")") {
+		if i := strings.LastIndex(msg, " ("); i >= 0 {
+			cand := msg[i+2 : len(msg)-1]
+			if cand != "" && strings.Trim(cand, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == "" {
+				return strings.TrimSpace(msg[:i]), cand
+			}
+		}
+	}
+	return msg, ""
 }

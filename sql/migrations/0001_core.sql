@@ -119,7 +119,8 @@ ORDER BY (sku, warehouse)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- Dead-lettered records keep the original key and value bytes and where
--- they were read from; ts is when they were dead-lettered.
+-- they were read from; ts is when they were dead-lettered. A source record
+-- is dead-lettered once, so its coordinates are the key (read with FINAL).
 CREATE TABLE IF NOT EXISTS dlq
 (
     ts            DateTime64(3, 'UTC'),
@@ -132,9 +133,9 @@ CREATE TABLE IF NOT EXISTS dlq
     key           String,
     value         String
 )
-ENGINE = MergeTree
+ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(ts)
-ORDER BY (reason, src_topic, src_partition, src_offset)
+ORDER BY (src_topic, src_partition, src_offset)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 CREATE TABLE IF NOT EXISTS warehouses

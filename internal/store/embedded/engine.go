@@ -60,6 +60,13 @@ type engine struct {
 
 // acquire opens (or shares) the engine on path with the library at lib.
 func acquire(lib, path string) (*engine, error) {
+	if lib != "" {
+		abs, err := filepath.Abs(lib)
+		if err != nil {
+			return nil, fmt.Errorf("embedded clickhouse: library path: %w", err)
+		}
+		lib = abs
+	}
 	process.mu.Lock()
 	defer process.mu.Unlock()
 	if e := process.eng; e != nil {
@@ -82,10 +89,8 @@ func acquire(lib, path string) (*engine, error) {
 			return nil, err
 		}
 		process.lib = l
-	} else if lib != "" {
-		if abs, err := filepath.Abs(lib); err == nil && abs != process.lib.path {
-			return nil, &LibraryMismatchError{Loaded: process.lib.path, Requested: lib}
-		}
+	} else if lib != "" && lib != process.lib.path {
+		return nil, &LibraryMismatchError{Loaded: process.lib.path, Requested: lib}
 	}
 	args := []string{"clickhouse"}
 	if path != "" {
@@ -148,7 +153,7 @@ var errNUL = errors.New("embedded clickhouse: statement contains a NUL byte")
 
 var (
 	useStmt      = regexp.MustCompile(`(?is)^\s*(USE|DROP\s+DATABASE|RENAME\s+DATABASE)\b`)
-	exceptionMsg = regexp.MustCompile(`(?s)^Code: (\d+)\. DB::Exception: (.*?)(?: \(([A-Z][A-Z0-9_]*)\))?(?: \(version [^)]*\))?\.?\s*$`)
+	exceptionMsg = regexp.MustCompile(`(?s)^Code: (\d+)\. DB::Exception: (.*)$`)
 )
 
 // prepare makes the session ready for a statement of database db with
@@ -285,5 +290,6 @@ func parseException(msg string) error {
 		return &store.Exception{Code: -1, Message: msg}
 	}
 	code, _ := strconv.ParseInt(m[1], 10, 32)
-	return &store.Exception{Code: int32(code), Name: m[3], Message: m[2]}
+	text, name := store.SplitExceptionName(m[2])
+	return &store.Exception{Code: int32(code), Name: name, Message: text}
 }

@@ -3,6 +3,7 @@ package embedded
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -91,8 +92,11 @@ func appendJSON(buf []byte, v any) ([]byte, error) {
 	case bool:
 		return strconv.AppendBool(buf, x), nil
 	case time.Time:
+		if x.IsZero() {
+			x = time.Unix(0, 0) // as the native protocol stores a zero time
+		}
 		buf = append(buf, '"')
-		buf = x.UTC().AppendFormat(buf, "2006-01-02 15:04:05.000000000")
+		buf = appendTime(buf, x)
 		return append(buf, '"'), nil
 	case []string:
 		buf = append(buf, '[')
@@ -143,7 +147,79 @@ func appendJSON(buf []byte, v any) ([]byte, error) {
 		}
 		return append(buf, ']'), nil
 	}
+	return appendReflect(buf, v)
+}
+
+// appendReflect handles named types (type SKU string, type Qty int64 …),
+// pointers and other slices by their kind.
+func appendReflect(buf []byte, v any) ([]byte, error) {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.String:
+		return appendJSONString(buf, rv.String()), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.AppendInt(buf, rv.Int(), 10), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.AppendUint(buf, rv.Uint(), 10), nil
+	case reflect.Float32, reflect.Float64:
+		return appendFloat(buf, rv.Float()), nil
+	case reflect.Bool:
+		return strconv.AppendBool(buf, rv.Bool()), nil
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return append(buf, "null"...), nil
+		}
+		return appendJSON(buf, rv.Elem().Interface())
+	case reflect.Slice, reflect.Array:
+		if rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() == reflect.Uint8 {
+			return appendJSONString(buf, string(rv.Bytes())), nil
+		}
+		buf = append(buf, '[')
+		for i := range rv.Len() {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			var err error
+			if buf, err = appendJSON(buf, rv.Index(i).Interface()); err != nil {
+				return nil, err
+			}
+		}
+		return append(buf, ']'), nil
+	}
 	return nil, fmt.Errorf("unsupported value type %T", v)
+}
+
+// appendTime appends t in UTC as "2006-01-02 15:04:05.000000000", a faster
+// equivalent of time.AppendFormat for the one layout inserts use.
+func appendTime(buf []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, sec := t.Clock()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(buf, "2006-01-02 15:04:05.000000000")
+	}
+	buf = appendDigits(buf, y, 4)
+	buf = append(buf, '-')
+	buf = appendDigits(buf, int(mo), 2)
+	buf = append(buf, '-')
+	buf = appendDigits(buf, d, 2)
+	buf = append(buf, ' ')
+	buf = appendDigits(buf, h, 2)
+	buf = append(buf, ':')
+	buf = appendDigits(buf, mi, 2)
+	buf = append(buf, ':')
+	buf = appendDigits(buf, sec, 2)
+	buf = append(buf, '.')
+	return appendDigits(buf, t.Nanosecond(), 9)
+}
+
+func appendDigits(buf []byte, v, width int) []byte {
+	var tmp [9]byte
+	for i := width - 1; i >= 0; i-- {
+		tmp[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(buf, tmp[:width]...)
 }
 
 func appendFloat(buf []byte, f float64) []byte {
