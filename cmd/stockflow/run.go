@@ -66,7 +66,7 @@ func cmdRun(ctx context.Context, args []string) error {
 		s.HTTP = f.http
 	}
 	if f.partitions > 0 {
-		s.Partitions = int32(f.partitions) //nolint:gosec // small flag value
+		s.Partitions = int32(f.partitions)
 	}
 	log := newLogger(s.LogLevel)
 	return run(ctx, s, f, log)
@@ -91,7 +91,7 @@ type simState struct {
 }
 
 func loadSimState(path string) (simState, bool, error) {
-	b, err := os.ReadFile(path) //nolint:gosec // inside the data dir
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return simState{}, false, nil
 	}
@@ -247,8 +247,11 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	case err := <-simErr:
 		runErr = err
 	case <-pctx.Done():
+		// A pipeline failed; its error comes from pipes.Wait below.
 		stopSim()
-		<-simErr
+		if err := <-simErr; err != nil {
+			log.Warn("simulator stopped with an error", "err", err)
+		}
 	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(os.Stderr, "stockflow run: stopping: draining the pipelines (a second Ctrl-C forces exit)")

@@ -32,40 +32,11 @@ func cmdVerify(ctx context.Context, args []string) error {
 		return err
 	}
 	defer func() { _ = st.Close() }()
-	q, err := sqlfs.Query("verify_stock")
+	checked, bad, err := verifyStock(ctx, st)
 	if err != nil {
 		return err
 	}
-	res, err := st.Query(ctx, q)
-	if err != nil {
-		return fmt.Errorf("verify query: %w", err)
-	}
-	cols := map[string]int{}
-	for i, col := range res.Columns {
-		cols[col.Name] = i
-	}
-	for _, need := range []string{"sku", "warehouse", "expected", "stored"} {
-		if _, ok := cols[need]; !ok {
-			return fmt.Errorf("verify query returned no %s column", need)
-		}
-	}
-	var bad []mismatch
-	for _, row := range res.Rows {
-		exp, err := store.AsInt64(row[cols["expected"]])
-		if err != nil {
-			return fmt.Errorf("verify: expected: %w", err)
-		}
-		got, err := store.AsInt64(row[cols["stored"]])
-		if err != nil {
-			return fmt.Errorf("verify: stored: %w", err)
-		}
-		if exp != got {
-			sku, _ := row[cols["sku"]].(string)
-			wh, _ := row[cols["warehouse"]].(string)
-			bad = append(bad, mismatch{SKU: sku, Warehouse: wh, Expected: exp, Stored: got})
-		}
-	}
-	out := map[string]any{"checked": len(res.Rows), "mismatches": len(bad)}
+	out := map[string]any{"checked": checked, "mismatches": len(bad)}
 	if len(bad) > 0 {
 		out["examples"] = bad[:min(show, len(bad))]
 	}
@@ -73,7 +44,47 @@ func cmdVerify(ctx context.Context, args []string) error {
 		return fmt.Errorf("write result: %w", err)
 	}
 	if len(bad) > 0 {
-		return fmt.Errorf("%d of %d stock levels differ from the event log", len(bad), len(res.Rows))
+		return fmt.Errorf("%d of %d stock levels differ from the event log", len(bad), checked)
 	}
 	return nil
+}
+
+// verifyStock runs the conservation oracle (sql/queries/verify_stock.sql):
+// every (SKU, warehouse) level recomputed from the raw event tables,
+// compared with the stored level.
+func verifyStock(ctx context.Context, st store.Store) (int, []mismatch, error) {
+	q, err := sqlfs.Query(sqlfs.VerifyStock)
+	if err != nil {
+		return 0, nil, err
+	}
+	res, err := st.Query(ctx, q)
+	if err != nil {
+		return 0, nil, fmt.Errorf("verify query: %w", err)
+	}
+	cols := map[string]int{}
+	for i, col := range res.Columns {
+		cols[col.Name] = i
+	}
+	for _, need := range []string{"sku", "warehouse", "expected", "stored"} {
+		if _, ok := cols[need]; !ok {
+			return 0, nil, fmt.Errorf("verify query returned no %s column", need)
+		}
+	}
+	var bad []mismatch
+	for _, row := range res.Rows {
+		exp, err := store.AsInt64(row[cols["expected"]])
+		if err != nil {
+			return 0, nil, fmt.Errorf("verify: expected: %w", err)
+		}
+		got, err := store.AsInt64(row[cols["stored"]])
+		if err != nil {
+			return 0, nil, fmt.Errorf("verify: stored: %w", err)
+		}
+		if exp != got {
+			sku, _ := row[cols["sku"]].(string)
+			wh, _ := row[cols["warehouse"]].(string)
+			bad = append(bad, mismatch{SKU: sku, Warehouse: wh, Expected: exp, Stored: got})
+		}
+	}
+	return len(res.Rows), bad, nil
 }

@@ -307,7 +307,7 @@ var (
 func src(r *kgo.Record, now time.Time) []any {
 	return []any{
 		string(header(r, event.HeaderSourceTopic)),
-		int32(headerInt(r, event.HeaderSourcePartition)), //nolint:gosec // partition numbers fit
+		int32(headerInt(r, event.HeaderSourcePartition)),
 		headerInt(r, event.HeaderSourceOffset),
 		now,
 	}
@@ -384,7 +384,7 @@ func dlqRow(r *kgo.Record) []any {
 	return []any{
 		r.Timestamp.UTC(),
 		string(header(r, event.HeaderSourceTopic)),
-		int32(headerInt(r, event.HeaderSourcePartition)), //nolint:gosec // partition numbers fit
+		int32(headerInt(r, event.HeaderSourcePartition)),
 		headerInt(r, event.HeaderSourceOffset),
 		string(header(r, event.HeaderEventType)),
 		string(header(r, event.HeaderReason)),

@@ -10,7 +10,7 @@
 #   4. go test ./...  (unit, kfake, embedded ClickHouse)
 #   5. a short fuzz run of the event decoder
 #   6. a real Apache Kafka broker (kafka-start.sh), then
-#      go test -tags integration -count=1 ./...  against it
+#      go test -tags integration -run Integration -count=1 ./...  against it
 #   7. the broker is stopped whatever happened (trap), a summary is printed,
 #      and the exit status is non-zero if any step failed.
 #
@@ -182,7 +182,7 @@ start_kafka() {
 }
 integration() {
   [[ -n "${STOCKFLOW_KAFKA_BROKERS:-}" ]] || { echo "Apache Kafka did not start (see kafka start)"; return 1; }
-  if ! go test "${GO_TEST_FLAGS[@]}" -tags integration -count=1 ./...; then
+  if ! go test "${GO_TEST_FLAGS[@]}" -tags integration -run Integration -count=1 ./...; then
     # shellcheck source=deploy/scripts/kafka-env.sh
     (source "$SCRIPTS/kafka-env.sh" && kafka_log_tail 40)
     return 1

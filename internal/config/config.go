@@ -82,13 +82,15 @@ func (s Settings) Validate() error {
 	return nil
 }
 
-// KafkaDir and ClickHouseDir are the embedded parts' directories.
-func (s Settings) KafkaDir() string      { return filepath.Join(s.Data, "kafka") }
+// KafkaDir is where the embedded broker keeps its log.
+func (s Settings) KafkaDir() string { return filepath.Join(s.Data, "kafka") }
+
+// ClickHouseDir is where the embedded ClickHouse engine keeps its data.
 func (s Settings) ClickHouseDir() string { return filepath.Join(s.Data, "clickhouse") }
 
 // LoadFile overlays the JSON config file at path onto s.
 func (s *Settings) LoadFile(path string) error {
-	b, err := os.ReadFile(path) //nolint:gosec // the operator names the file
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("config: read %s: %w", path, err)
 	}
@@ -156,7 +158,7 @@ func (s *Settings) ApplyEnv(lookup func(string) (string, bool)) error {
 		s.Kafka.Password = v
 	}
 	if v, ok := get("STOCKFLOW_KAFKA_SASL_PASSWORD_FILE"); ok {
-		b, err := os.ReadFile(v) //nolint:gosec // the operator names the file
+		b, err := os.ReadFile(v)
 		if err != nil {
 			return fmt.Errorf("config: read SASL password file: %w", err)
 		}

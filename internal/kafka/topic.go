@@ -99,7 +99,7 @@ func (c TopicsConfig) Specs() []TopicSpec {
 // PartitionMismatchError reports an existing topic whose partition count
 // differs from the catalogue; co-partitioning would break.
 type PartitionMismatchError struct {
-	Topic     string
+	Topic      string
 	Have, Want int32
 }
 

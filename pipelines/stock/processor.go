@@ -151,7 +151,6 @@ func New(cfg Config, log *slog.Logger, m *Metrics) (*Processor, error) {
 		kgo.Balancers(kgo.RangeBalancer()), // co-partitioned inputs: same partition number, same member
 		kgo.TransactionalID(cfg.TransactionalID),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.RequireStableFetchOffsets(),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.ProducerBatchMaxBytes(8<<20),

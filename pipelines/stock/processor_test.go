@@ -12,5 +12,6 @@ func TestDeadLettersKfake(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	report("kafka: kfake in-process broker (github.com/twmb/franz-go/pkg/kfake) (pipelines/stock)")
 	runDeadLetterSuite(t, c.ListenAddrs())
 }

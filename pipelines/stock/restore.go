@@ -42,8 +42,11 @@ func (p *Processor) restore(ctx context.Context, part int32) (*partition, error)
 		return nil, fmt.Errorf("list changelog offsets: %w", err)
 	}
 	end, ok := lso.Lookup(kafka.TopicStockChangelog, part)
-	if !ok || end.Err != nil {
-		return nil, fmt.Errorf("changelog partition %d: no stable offset (%v)", part, end.Err)
+	if !ok {
+		return nil, fmt.Errorf("changelog partition %d: no stable offset listed", part)
+	}
+	if end.Err != nil {
+		return nil, fmt.Errorf("changelog partition %d: list stable offset: %w", part, end.Err)
 	}
 	start := time.Now()
 	n := 0

@@ -42,37 +42,42 @@ func move(id string, ts time.Time, sku, wh, kind string, qty int) string {
 // deadLetterInputs interleaves one event of every bad-input class of
 // DESIGN §6 (plus a count older than the correction horizon) with good
 // events, and returns the on-hand levels the good events must produce.
-func deadLetterInputs() ([]input, map[string]int64) {
+//
+// Every value and SKU carries the run's nonce, so the suite can share a
+// broker with other tests and look only at its own records.
+func deadLetterInputs(nonce string) ([]input, map[string]int64) {
 	t0 := now.Add(-30 * 24 * time.Hour)
+	sku1, sku2 := "SKU-1-"+nonce, "SKU-2-"+nonce
+	id := func(s string) string { return s + "-" + nonce }
 	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
-	good1 := sale("s-2", at(2), "SKU-1", "WH1", 3)
+	good1 := sale(id("s-2"), at(2), sku1, "WH1", 3)
 	in := []input{
-		{kafka.TopicStock, "SKU-1", move("m-1", at(1), "SKU-1", "WH1", "count", 100), ""},
-		{kafka.TopicStock, "SKU-2", move("m-2", at(1), "SKU-2", "WH2", "receipt", 40), ""},
-		{kafka.TopicSales, "SKU-1", `{"event_id":"x-1","ts":`, event.ReasonMalformedJSON},
-		{kafka.TopicSales, "SKU-1", good1, ""},
-		{kafka.TopicSales, "SKU-1", `{"event_id":"x-2","ts":"2026-02-08T00:00:00Z","sku":"SKU-1","warehouse":"WH1","channel":"store","unit_price":1,"currency":"USD"}`, event.ReasonMissingField},
-		{kafka.TopicSales, "SKU-1", `{"event_id":"x-3","ts":"2026-02-08T00:00:00Z","sku":"SKU-1","warehouse":"WH1","qty":"two","channel":"store","unit_price":1,"currency":"USD"}`, event.ReasonWrongType},
-		{kafka.TopicStock, "SKU-2", move("x-4", at(3), "SKU-2", "WH2", "damage", -4), event.ReasonNegativeQty},
-		{kafka.TopicSales, "SKU-2", sale("s-3", at(4), "SKU-2", "WH2", 5), ""},
-		{kafka.TopicSales, "SKU-2", sale("x-5", at(4), "SKU-2", "WH-NOWHERE", 1), event.ReasonUnknownWarehouse},
-		{kafka.TopicSales, "SKU-2", sale("x-6", now.Add(72*time.Hour), "SKU-2", "WH2", 1), event.ReasonFutureTimestamp},
-		{kafka.TopicStock, "SKU-2", `{"event_id":"x-7","pad":"` + strings.Repeat("x", 70<<10) + `"}`, event.ReasonOversize},
-		{kafka.TopicSales, "SKU-1", good1, event.ReasonDuplicateEvent},
-		{kafka.TopicOrders, "O-1", `{"event_id":"o-1","ts":"2026-02-08T00:00:00Z","order_id":"O-1","lines":[{"sku":"SKU-1","qty":1}],"ship_to":{"postal_code":"10115","country":"DE","lat":52.5,"lon":13.4},"service_level":"standard","promised_by":"2026-02-12T00:00:00Z"}`, ""},
-		{kafka.TopicOrders, "O-2", `{"event_id":"x-8","ts":"2026-02-08T00:00:00Z","order_id":"O-2","lines":[],"ship_to":{"postal_code":"10115","country":"DE","lat":52.5,"lon":13.4},"service_level":"standard","promised_by":"2026-02-12T00:00:00Z"}`, event.ReasonInvalidValue},
+		{kafka.TopicStock, sku1, move(id("m-1"), at(1), sku1, "WH1", "count", 100), ""},
+		{kafka.TopicStock, sku2, move(id("m-2"), at(1), sku2, "WH2", "receipt", 40), ""},
+		{kafka.TopicSales, sku1, `{"event_id":"x-1-` + nonce + `","ts":`, event.ReasonMalformedJSON},
+		{kafka.TopicSales, sku1, good1, ""},
+		{kafka.TopicSales, sku1, `{"event_id":"x-2-` + nonce + `","ts":"2026-02-08T00:00:00Z","sku":"` + sku1 + `","warehouse":"WH1","channel":"store","unit_price":1,"currency":"USD"}`, event.ReasonMissingField},
+		{kafka.TopicSales, sku1, `{"event_id":"x-3-` + nonce + `","ts":"2026-02-08T00:00:00Z","sku":"` + sku1 + `","warehouse":"WH1","qty":"two","channel":"store","unit_price":1,"currency":"USD"}`, event.ReasonWrongType},
+		{kafka.TopicStock, sku2, move(id("x-4"), at(3), sku2, "WH2", "damage", -4), event.ReasonNegativeQty},
+		{kafka.TopicSales, sku2, sale(id("s-3"), at(4), sku2, "WH2", 5), ""},
+		{kafka.TopicSales, sku2, sale(id("x-5"), at(4), sku2, "WH-NOWHERE", 1), event.ReasonUnknownWarehouse},
+		{kafka.TopicSales, sku2, sale(id("x-6"), now.Add(72*time.Hour), sku2, "WH2", 1), event.ReasonFutureTimestamp},
+		{kafka.TopicStock, sku2, `{"event_id":"x-7-` + nonce + `","pad":"` + strings.Repeat("x", 70<<10) + `"}`, event.ReasonOversize},
+		{kafka.TopicSales, sku1, good1, event.ReasonDuplicateEvent},
+		{kafka.TopicOrders, "O-1", `{"event_id":"o-1-` + nonce + `","ts":"2026-02-08T00:00:00Z","order_id":"O-1","lines":[{"sku":"` + sku1 + `","qty":1}],"ship_to":{"postal_code":"10115","country":"DE","lat":52.5,"lon":13.4},"service_level":"standard","promised_by":"2026-02-12T00:00:00Z"}`, ""},
+		{kafka.TopicOrders, "O-2", `{"event_id":"x-8-` + nonce + `","ts":"2026-02-08T00:00:00Z","order_id":"O-2","lines":[],"ship_to":{"postal_code":"10115","country":"DE","lat":52.5,"lon":13.4},"service_level":"standard","promised_by":"2026-02-12T00:00:00Z"}`, event.ReasonInvalidValue},
 		// Stream time moves 10 days on; a count 9 days older than that is
 		// beyond the 7-day correction horizon.
-		{kafka.TopicStock, "SKU-1", move("m-3", at(240), "SKU-1", "WH1", "adjustment", -2), ""},
-		{kafka.TopicStock, "SKU-1", move("x-9", at(24), "SKU-1", "WH1", "count", 7), ReasonLateCount},
+		{kafka.TopicStock, sku1, move(id("m-3"), at(240), sku1, "WH1", "adjustment", -2), ""},
+		{kafka.TopicStock, sku1, move(id("x-9"), at(24), sku1, "WH1", "count", 7), ReasonLateCount},
 		// A late delta inside the horizon but before the latest count.
-		{kafka.TopicStock, "SKU-1", move("m-4", at(230), "SKU-1", "WH1", "count", 50), ""},
-		{kafka.TopicSales, "SKU-1", sale("s-4", at(200), "SKU-1", "WH1", 4), ""},
+		{kafka.TopicStock, sku1, move(id("m-4"), at(230), sku1, "WH1", "count", 50), ""},
+		{kafka.TopicSales, sku1, sale(id("s-4"), at(200), sku1, "WH1", 4), ""},
 	}
 	// SKU-1/WH1: count 100 @1, sale 3 @2, adjustment -2 @240, count 50 @230,
 	// sale 4 @200 (before the count at 230: superseded): 50 - 2 = 48.
 	// SKU-2/WH2: receipt 40, sale 5: 35.
-	return in, map[string]int64{"SKU-1/WH1": 48, "SKU-2/WH2": 35}
+	return in, map[string]int64{sku1 + "/WH1": 48, sku2 + "/WH2": 35}
 }
 
 // runDeadLetterSuite runs the stock pipeline against brokers and checks
@@ -96,7 +101,8 @@ func runDeadLetterSuite(t *testing.T, brokers []string) {
 		t.Fatal(err)
 	}
 
-	in, want := deadLetterInputs()
+	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
+	in, want := deadLetterInputs(nonce)
 	for _, r := range in {
 		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: r.topic, Key: []byte(r.key), Value: []byte(r.value)}).FirstErr(); err != nil {
 			t.Fatalf("produce: %v", err)
@@ -105,8 +111,8 @@ func runDeadLetterSuite(t *testing.T, brokers []string) {
 
 	p, err := New(Config{
 		Kafka:           kc,
-		Group:           "stock-suite",
-		TransactionalID: "stock-suite-0",
+		Group:           "stock-suite-" + nonce,
+		TransactionalID: "stock-suite-" + nonce,
 		Checker:         event.Checker{Warehouses: map[event.WarehouseID]struct{}{"WH1": {}, "WH2": {}}, MaxFuture: time.Hour},
 		Now:             func() time.Time { return now },
 	}, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
@@ -125,8 +131,8 @@ func runDeadLetterSuite(t *testing.T, brokers []string) {
 			nBad++
 		}
 	}
-	dlq := consume(ctx, t, opts, kafka.TopicDLQ, nBad)
-	accepted := consume(ctx, t, opts, kafka.TopicAccepted, nGood)
+	dlq := consume(ctx, t, opts, kafka.TopicDLQ, nonce, nBad)
+	accepted := consume(ctx, t, opts, kafka.TopicAccepted, nonce, nGood)
 	stop()
 	if err := <-done; err != nil {
 		t.Fatalf("processor: %v", err)
@@ -187,8 +193,9 @@ func headers(r *kgo.Record) map[string]string {
 	return m
 }
 
-// consume reads n committed records of topic from the start.
-func consume(ctx context.Context, t *testing.T, opts []kgo.Opt, topic string, n int) []*kgo.Record {
+// consume reads committed records of topic from the start until it has n
+// whose value contains nonce.
+func consume(ctx context.Context, t *testing.T, opts []kgo.Opt, topic, nonce string, n int) []*kgo.Record {
 	t.Helper()
 	cl, err := kgo.NewClient(append(opts,
 		kgo.ConsumeTopics(topic),
@@ -208,7 +215,11 @@ func consume(ctx context.Context, t *testing.T, opts []kgo.Opt, topic string, n 
 			}
 			t.Fatalf("read %d of %d records from %s before the deadline", len(out), n, topic)
 		}
-		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
+		fs.EachRecord(func(r *kgo.Record) {
+			if bytes.Contains(r.Value, []byte(nonce)) {
+				out = append(out, r)
+			}
+		})
 	}
 	return out
 }
@@ -261,4 +272,18 @@ func changelogLevels(ctx context.Context, t *testing.T, opts []kgo.Opt) map[stri
 	return levels
 }
 
-var _ = strconv.Itoa
+
+// report appends a line naming an engine a test ran against to the file
+// in STOCKFLOW_TEST_REPORT, which make test prints at the end.
+func report(line string) {
+	path := os.Getenv("STOCKFLOW_TEST_REPORT")
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600) //nolint:gosec // path from the test harness
+	if err != nil {
+		return
+	}
+	_, _ = fmt.Fprintln(f, line)
+	_ = f.Close()
+}

@@ -191,7 +191,10 @@ func TestGoSignalsSurvive(t *testing.T) {
 
 func TestQueryFormatAndStream(t *testing.T) {
 	needEngine(t)
-	s := storetest.NewDatabase(t, open).(*embedded.Store)
+	s, ok := storetest.NewDatabase(t, open).(*embedded.Store)
+	if !ok {
+		t.Fatal("the embedded opener returned another store type")
+	}
 	ctx := t.Context()
 	out, err := s.QueryFormat(ctx, "SELECT number, {p:String} AS p FROM numbers(3)", "CSV", store.Param{Name: "p", Value: "x"})
 	if err != nil {

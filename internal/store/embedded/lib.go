@@ -79,11 +79,10 @@ func FindLibrary(explicit string) (string, error) {
 	tried := LibraryCandidates(explicit)
 	for _, p := range tried {
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			abs, err := filepath.Abs(p)
-			if err != nil {
-				return p, nil
+			if abs, err := filepath.Abs(p); err == nil {
+				return abs, nil
 			}
-			return abs, nil
+			return p, nil
 		}
 	}
 	return "", &LibraryNotFoundError{Tried: tried}

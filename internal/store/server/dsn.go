@@ -84,7 +84,7 @@ func ParseDSN(dsn string) (Options, error) {
 	port := "9000"
 	if secure || skipVerify {
 		port = "9440"
-		o.TLS = &tls.Config{InsecureSkipVerify: skipVerify, MinVersion: tls.VersionTLS12} //nolint:gosec // skip_verify is an explicit opt-in
+		o.TLS = &tls.Config{InsecureSkipVerify: skipVerify, MinVersion: tls.VersionTLS12}
 	}
 	for _, h := range strings.Split(hostPart, ",") {
 		h = strings.TrimSpace(h)

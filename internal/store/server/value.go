@@ -93,10 +93,7 @@ func normalize(t chtype.Type, v any) (any, error) {
 		var a netip.Addr
 		switch x := v.(type) {
 		case net.IP:
-			var ok bool
-			if a, ok = netip.AddrFromSlice(x); !ok {
-				break
-			}
+			a, _ = netip.AddrFromSlice(x) // an invalid slice leaves the zero Addr
 		case netip.Addr:
 			a = x
 		}

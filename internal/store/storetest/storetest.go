@@ -849,18 +849,19 @@ func CompareRows(t *testing.T, res *store.Result, want [][]any) {
 		t.Errorf("got %d rows, want %d:\n got  %#v\n want %#v", len(res.Rows), len(want), res.Rows, want)
 		return
 	}
-	for i := range want {
-		if len(res.Rows[i]) != len(want[i]) {
-			t.Errorf("row %d: got %d values, want %d", i, len(res.Rows[i]), len(want[i]))
+	for i, wantRow := range want {
+		gotRow := res.Rows[i]
+		if len(gotRow) != len(wantRow) {
+			t.Errorf("row %d: got %d values, want %d", i, len(gotRow), len(wantRow))
 			continue
 		}
-		for j := range want[i] {
-			if !Equal(res.Rows[i][j], want[i][j]) {
+		for j, w := range wantRow {
+			if g := gotRow[j]; !Equal(g, w) {
 				name := fmt.Sprint(j)
 				if j < len(res.Columns) {
 					name = res.Columns[j].Name
 				}
-				t.Errorf("row %d, column %s: got %#v (%T), want %#v (%T)", i, name, res.Rows[i][j], res.Rows[i][j], want[i][j], want[i][j])
+				t.Errorf("row %d, column %s: got %#v (%T), want %#v (%T)", i, name, g, g, w, w)
 			}
 		}
 	}
