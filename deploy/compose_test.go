@@ -46,7 +46,7 @@ func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {
 
 func TestComposeServices(t *testing.T) {
 	p := loadCompose(t)
-	want := []string{"clickhouse", "grafana", "kafka", "migrate", "simulate", "stockflow-process", "stockflow-serve"}
+	want := []string{"clickhouse", "grafana", "kafka", "migrate", "simulate", "stockflow-process"}
 	got := p.ServiceNames()
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
@@ -69,8 +69,7 @@ func TestComposeStockflowServices(t *testing.T) {
 			replicas: 2,
 			health:   true,
 		},
-		{name: "stockflow-serve", command: []string{"serve"}, replicas: 1, health: true},
-		{name: "simulate", command: []string{"simulate", "--brokers", "kafka:9092"}, replicas: 1, profile: "simulate"},
+		{name: "simulate", command: []string{"simulate", "--brokers", "kafka:9092", "--clickhouse", "clickhouse://default:@clickhouse:9000/stockflow"}, replicas: 1, profile: "simulate"},
 		{name: "migrate", command: []string{"migrate", "--brokers", "kafka:9092", "--clickhouse", "clickhouse://default:@clickhouse:9000/stockflow"}, replicas: 1},
 	}
 	for _, tt := range tests {

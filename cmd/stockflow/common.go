@@ -32,8 +32,6 @@ type common struct {
 	clickhouse string
 	logLevel   string
 	jsonOut    bool
-	// kafkaOnly commands (simulate) need brokers but no store.
-	kafkaOnly bool
 }
 
 func newCommon(name string) *common {
@@ -81,11 +79,6 @@ func (c *common) settings(args []string) (config.Settings, error) {
 			s.LogLevel = c.logLevel
 		}
 	})
-	if c.kafkaOnly && len(s.Brokers) > 0 && s.ClickHouse == "" {
-		v := s
-		v.ClickHouse = "unused"
-		return s, v.Validate()
-	}
 	return s, s.Validate()
 }
 

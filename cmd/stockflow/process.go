@@ -23,7 +23,7 @@ func cmdProcess(ctx context.Context, args []string) error {
 	c := newCommon("process")
 	var httpAddr, instance string
 	c.fs.StringVar(&httpAddr, "http", config.Defaults().HTTP, "listen address for /healthz, /readyz, /metrics")
-	c.fs.StringVar(&instance, "instance-id", "", "stable, unique id of this instance (transactional id suffix); default from STOCKFLOW_INSTANCE_ID or 0")
+	c.fs.StringVar(&instance, "instance-id", "", "stable, unique id of this instance (transactional id suffix); default from STOCKFLOW_INSTANCE_ID or the host name")
 	s, err := c.settings(args)
 	if err != nil {
 		return err
@@ -34,10 +34,17 @@ func cmdProcess(ctx context.Context, args []string) error {
 	if instance != "" {
 		s.InstanceID = instance
 	}
+	if s.InstanceID == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("no --instance-id and no host name: %w", err)
+		}
+		s.InstanceID = host
+	}
 	log := newLogger(s.LogLevel)
 
 	var kc kafka.Config
-	if s.Embedded() {
+	if s.EmbeddedKafka() {
 		broker, err := kafka.StartBroker(kafka.BrokerConfig{Dir: s.KafkaDir(), Logger: log})
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -60,7 +61,7 @@ func cmdRun(ctx context.Context, args []string) error {
 		return err
 	}
 	if !s.Embedded() {
-		return errors.New("run is the embedded all-in-one; use process for external Kafka and ClickHouse")
+		return errors.New("run is the embedded all-in-one (no --brokers, no --clickhouse); use simulate and process against external Kafka and ClickHouse")
 	}
 	if set(c.fs, "http") {
 		s.HTTP = f.http
@@ -185,7 +186,7 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	proc, err := stock.New(stock.Config{
 		Kafka:           kc,
-		TransactionalID: "stockflow-stock-" + s.InstanceID,
+		TransactionalID: "stockflow-stock-" + cmp.Or(s.InstanceID, "0"),
 		Checker:         event.Checker{Warehouses: known, MaxFuture: s.MaxFuture},
 	}, log.With("component", "stock"), stock.NewMetrics(reg))
 	if err != nil {
@@ -300,7 +301,10 @@ func produceSimulation(ctx context.Context, kc kafka.Config, s *sim.Sim, state *
 			return *e
 		}
 		isBad := r.Bad != ""
-		cl.Produce(ctx, &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Timestamp: r.TS}, func(_ *kgo.Record, err error) {
+		// The record timestamp is the produce time, as with any upstream
+		// producer: event times of a backfill can be older than the
+		// topics' retention. The history is emitted in event-time order.
+		cl.Produce(ctx, &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value}, func(_ *kgo.Record, err error) {
 			switch {
 			case err == nil:
 				produced.Add(1)

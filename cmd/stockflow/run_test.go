@@ -108,7 +108,7 @@ type summary struct {
 
 func readSummary(t *testing.T, path string) summary {
 	t.Helper()
-	b, err := os.ReadFile(path) //nolint:gosec // test file
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,6 @@ import (
 
 func cmdSimulate(ctx context.Context, args []string) error {
 	c := newCommon("simulate")
-	c.kafkaOnly = true
 	var (
 		skus, warehouses, days int
 		seed                   uint64
@@ -56,6 +55,25 @@ func cmdSimulate(ctx context.Context, args []string) error {
 	})
 	if err != nil {
 		return err
+	}
+	// Register the simulated warehouses where process reads its registry:
+	// the ClickHouse server, or the embedded engine beside the embedded
+	// broker. With external Kafka and no --clickhouse there is no store.
+	if !s.EmbeddedClickHouse() || s.EmbeddedKafka() {
+		st, err := openStore(ctx, s)
+		if err != nil {
+			return err
+		}
+		err = migrate(ctx, st, log)
+		if err == nil {
+			err = registerWarehouses(ctx, st, simulator.Warehouses())
+		}
+		_ = st.Close()
+		if err != nil {
+			return err
+		}
+	} else {
+		log.Warn("no --clickhouse: warehouses not registered; process needs them in its store or STOCKFLOW_WAREHOUSES")
 	}
 	var produced, bad atomic.Int64
 	t0 := time.Now()

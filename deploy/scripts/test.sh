@@ -159,7 +159,11 @@ unit() {
 }
 fuzz() {
   # A fuzz run that fuzzes nothing must not pass silently.
-  if ! go test -list '^FuzzDecode$' ./internal/event | grep -qx FuzzDecode; then
+  local listed
+  # Capture first: grep -q exits at the first match, and under pipefail the
+  # SIGPIPE that go test then gets would fail the pipeline.
+  listed="$(go test -list '^FuzzDecode$' ./internal/event)"
+  if ! grep -qx FuzzDecode <<<"$listed"; then
     echo "no FuzzDecode in ./internal/event"
     return 1
   fi
@@ -182,7 +186,7 @@ start_kafka() {
 }
 integration() {
   [[ -n "${STOCKFLOW_KAFKA_BROKERS:-}" ]] || { echo "Apache Kafka did not start (see kafka start)"; return 1; }
-  if ! go test "${GO_TEST_FLAGS[@]}" -tags integration -run Integration -count=1 ./...; then
+  if ! go test "${GO_TEST_FLAGS[@]}" -tags integration -run Integration -count=1 -p 1 ./...; then
     # shellcheck source=deploy/scripts/kafka-env.sh
     (source "$SCRIPTS/kafka-env.sh" && kafka_log_tail 40)
     return 1

@@ -32,7 +32,8 @@ type Settings struct {
 	// Partitions of every stockflow topic when stockflow creates them.
 	Partitions int32 `json:"partitions"`
 	// InstanceID makes the transactional id of this instance unique and
-	// stable across its restarts.
+	// stable across its restarts; run defaults it to "0", process to the
+	// host name (a pod name under Kubernetes).
 	InstanceID string `json:"instance_id"`
 	// Warehouses registered when none are in the store (process mode).
 	Warehouses []string `json:"warehouses"`
@@ -52,7 +53,6 @@ func Defaults() Settings {
 		Database:   "stockflow",
 		HTTP:       "127.0.0.1:8686",
 		Partitions: 6,
-		InstanceID: "0",
 		MaxFuture:  time.Hour,
 		LogLevel:   "info",
 		Shutdown:   60 * time.Second,
@@ -61,15 +61,21 @@ func Defaults() Settings {
 
 // Embedded reports whether the settings select the embedded broker and
 // engine (no external brokers and no ClickHouse DSN).
-func (s Settings) Embedded() bool { return len(s.Brokers) == 0 && s.ClickHouse == "" }
+func (s Settings) Embedded() bool { return s.EmbeddedKafka() && s.EmbeddedClickHouse() }
+
+// EmbeddedKafka reports whether the in-process broker under Data is used
+// (no --brokers).
+func (s Settings) EmbeddedKafka() bool { return len(s.Brokers) == 0 }
+
+// EmbeddedClickHouse reports whether the in-process engine under Data is
+// used (no --clickhouse DSN). Mixing is allowed: external Kafka with the
+// embedded engine, say, for a single-node deployment on an existing cluster.
+func (s Settings) EmbeddedClickHouse() bool { return s.ClickHouse == "" }
 
 // Validate reports the first problem with s.
 func (s Settings) Validate() error {
-	if (len(s.Brokers) == 0) != (s.ClickHouse == "") {
-		return errors.New("config: set both --brokers and --clickhouse for server mode, or neither for embedded mode under --data")
-	}
-	if s.Embedded() && s.Data == "" {
-		return errors.New("config: embedded mode needs --data DIR")
+	if (s.EmbeddedKafka() || s.EmbeddedClickHouse()) && s.Data == "" {
+		return errors.New("config: the embedded broker or engine needs --data DIR")
 	}
 	if s.Partitions <= 0 {
 		return errors.New("config: partitions must be positive")

@@ -9,16 +9,18 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/stockflow/stockflow/internal/event"
 )
 
 // The topics of stockflow's contract. Input topics are produced upstream;
 // the others are written by stockflow's pipelines.
 const (
-	TopicSales     = "stockflow.sales.v1"
-	TopicStock     = "stockflow.stock.v1"
-	TopicOrders    = "stockflow.orders.v1"
-	TopicCampaigns = "stockflow.campaigns.v1"
-	TopicDLQ       = "stockflow.dlq.v1"
+	TopicSales     = event.TopicSales
+	TopicStock     = event.TopicStock
+	TopicOrders    = event.TopicOrders
+	TopicCampaigns = event.TopicCampaigns
+	TopicDLQ       = event.TopicDLQ
 	// TopicAccepted holds every input event that passed validation and
 	// deduplication, byte for byte, in the partition of its input record,
 	// with headers saying how the ledger applied it. It is the canonical
@@ -53,14 +55,11 @@ type TopicsConfig struct {
 	Replication int16
 	// Retention of event topics; zero means 30 days.
 	Retention time.Duration
-	// ChangelogRetention bounds compact,delete changelogs; zero means
-	// 8 days (the 7-day deduplication window plus one day).
-	ChangelogRetention time.Duration
 }
 
 // Validate reports the first problem with c.
 func (c TopicsConfig) Validate() error {
-	if c.Partitions < 0 || c.Replication < 0 || c.Retention < 0 || c.ChangelogRetention < 0 {
+	if c.Partitions < 0 || c.Replication < 0 || c.Retention < 0 {
 		return errors.New("kafka: topic sizes must not be negative")
 	}
 	return nil
@@ -76,23 +75,19 @@ func (c TopicsConfig) Specs() []TopicSpec {
 	if ret == 0 {
 		ret = defaultRetentionDays * 24 * time.Hour
 	}
-	clr := c.ChangelogRetention
-	if clr == 0 {
-		clr = 8 * 24 * time.Hour
-	}
 	events := map[string]string{
 		"cleanup.policy": "delete",
 		"retention.ms":   strconv.FormatInt(ret.Milliseconds(), 10),
-	}
-	changelog := map[string]string{
-		"cleanup.policy": "compact,delete",
-		"retention.ms":   strconv.FormatInt(clr.Milliseconds(), 10),
 	}
 	var specs []TopicSpec
 	for _, t := range []string{TopicSales, TopicStock, TopicOrders, TopicCampaigns, TopicDLQ, TopicAccepted, TopicReorders, TopicRouting, TopicForecasts} {
 		specs = append(specs, TopicSpec{Name: t, Partitions: p, Configs: events})
 	}
-	specs = append(specs, TopicSpec{Name: TopicStockChangelog, Partitions: p, Configs: changelog})
+	// The stock changelog is compact only: a ledger must never expire, and
+	// the pipeline tombstones the deduplication entries it forgets.
+	specs = append(specs, TopicSpec{Name: TopicStockChangelog, Partitions: p, Configs: map[string]string{
+		"cleanup.policy": "compact",
+	}})
 	return specs
 }
 

@@ -18,7 +18,7 @@ import (
 // real Apache Kafka broker (make test starts one and sets the variable).
 func TestIntegrationDeadLettersRealKafka(t *testing.T) {
 	brokers := realBrokers(t)
-	runDeadLetterSuite(t, brokers)
+	runDeadLetterSuite(t, brokers, true)
 }
 
 // realBrokers returns STOCKFLOW_KAFKA_BROKERS, failing the test when it is

@@ -87,6 +87,7 @@ type partition struct {
 	seen       map[string]int64 // event id -> event time (Unix ms)
 	streamTime int64            // max event time accepted (Unix ms)
 	swept      int64            // stream time of the last dedup sweep
+	forgotten  []string         // evicted event ids to tombstone in the changelog
 }
 
 func newPartition() *partition {
@@ -469,7 +470,7 @@ func (p *Processor) process(ctx context.Context, b *batch, st *partition, r *kgo
 	}
 	p.produce(ctx, b, &kgo.Record{
 		Topic: kafka.TopicAccepted, Partition: r.Partition, Key: r.Key, Value: r.Value,
-		Timestamp: ts, Headers: headers,
+		Headers: headers,
 	})
 	p.produce(ctx, b, &kgo.Record{
 		Topic: kafka.TopicStockChangelog, Partition: r.Partition,
@@ -532,6 +533,16 @@ func (p *Processor) emitState(ctx context.Context, b *batch) {
 		if st == nil {
 			continue
 		}
+		// Tombstones let compaction drop event ids that left the
+		// deduplication window. Losing some to an abort is harmless: restore
+		// skips ids older than the window.
+		for _, id := range st.forgotten {
+			p.produce(ctx, b, &kgo.Record{
+				Topic: kafka.TopicStockChangelog, Partition: part,
+				Key: []byte(event.ChangelogSeenPrefix + id),
+			})
+		}
+		st.forgotten = nil
 		p.produce(ctx, b, &kgo.Record{
 			Topic: kafka.TopicStockChangelog, Partition: part,
 			Key:   []byte(event.ChangelogStreamTimePrefix + strconv.Itoa(int(part))),
@@ -618,6 +629,7 @@ func (p *Processor) housekeep(b *batch) {
 		for id, ts := range st.seen {
 			if ts < cutoff {
 				delete(st.seen, id)
+				st.forgotten = append(st.forgotten, id)
 			}
 		}
 	}

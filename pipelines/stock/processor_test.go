@@ -13,5 +13,5 @@ func TestDeadLettersKfake(t *testing.T) {
 	}
 	defer c.Close()
 	report("kafka: kfake in-process broker (github.com/twmb/franz-go/pkg/kfake) (pipelines/stock)")
-	runDeadLetterSuite(t, c.ListenAddrs())
+	runDeadLetterSuite(t, c.ListenAddrs(), false)
 }

@@ -48,9 +48,17 @@ func (p *Processor) restore(ctx context.Context, part int32) (*partition, error)
 	if end.Err != nil {
 		return nil, fmt.Errorf("changelog partition %d: list stable offset: %w", part, end.Err)
 	}
+	starts, err := adm.ListStartOffsets(ctx, kafka.TopicStockChangelog)
+	if err != nil {
+		return nil, fmt.Errorf("list changelog start offsets: %w", err)
+	}
+	next := int64(-1)
+	if s, ok := starts.Lookup(kafka.TopicStockChangelog, part); ok && s.Err == nil && s.Offset >= end.Offset {
+		next = end.Offset // nothing left to read (empty, or all deleted)
+	}
 	start := time.Now()
 	n := 0
-	for next := int64(-1); next < end.Offset-1; {
+	for next < end.Offset-1 {
 		fetches := cl.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -91,9 +99,13 @@ func (p *Processor) applyChangelog(st *partition, r *kgo.Record) {
 		}
 		st.levels[Key{SKU: lv.SKU, Warehouse: lv.Warehouse}] = &lv
 	case bytes.HasPrefix(r.Key, []byte(event.ChangelogSeenPrefix)):
-		ts, err := strconv.ParseInt(string(r.Value), 10, 64)
-		if err == nil {
-			st.seen[string(r.Key[len(event.ChangelogSeenPrefix):])] = ts
+		id := string(r.Key[len(event.ChangelogSeenPrefix):])
+		if r.Value == nil { // tombstone: forgotten
+			delete(st.seen, id)
+			return
+		}
+		if ts, err := strconv.ParseInt(string(r.Value), 10, 64); err == nil {
+			st.seen[id] = ts
 		}
 	case bytes.HasPrefix(r.Key, []byte(event.ChangelogStreamTimePrefix)):
 		ts, err := strconv.ParseInt(string(r.Value), 10, 64)

@@ -8,8 +8,11 @@
 --     LowCardinality(String);
 --   * every table sets non_replicated_deduplication_window, so that inserts
 --     carrying insert_deduplication_token are applied exactly once;
---   * raw tables are ReplacingMergeTree keyed on event_id: read them with
---     FINAL; src_* columns say where the record came from in Kafka.
+--   * raw tables are ReplacingMergeTree keyed on the event and where it was
+--     read from (src_topic, src_partition, src_offset): a sink replay of the
+--     same record collapses (read with FINAL), while an event id re-sent
+--     after the deduplication window, which the ledger applied again, stays
+--     a row of its own, so the oracle in verify_stock.sql counts it too.
 
 CREATE TABLE IF NOT EXISTS sales
 (
@@ -29,7 +32,7 @@ CREATE TABLE IF NOT EXISTS sales
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(ts)
-ORDER BY (sku, warehouse, ts, event_id)
+ORDER BY (sku, warehouse, ts, event_id, src_topic, src_partition, src_offset)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- delta is the on-hand change the stock pipeline applied for the movement
@@ -52,7 +55,7 @@ CREATE TABLE IF NOT EXISTS stock_movements
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(ts)
-ORDER BY (sku, warehouse, ts, event_id)
+ORDER BY (sku, warehouse, ts, event_id, src_topic, src_partition, src_offset)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- lines is Nested: insert and read it as the arrays lines.sku and
@@ -76,7 +79,7 @@ CREATE TABLE IF NOT EXISTS orders
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(ts)
-ORDER BY (order_id, event_id)
+ORDER BY (order_id, event_id, src_topic, src_partition, src_offset)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- start and end are keywords in some positions: quote them as `start`, `end`.
@@ -98,7 +101,7 @@ CREATE TABLE IF NOT EXISTS campaigns
     ingested_at     DateTime64(3, 'UTC') DEFAULT now64(3, 'UTC')
 )
 ENGINE = ReplacingMergeTree
-ORDER BY (campaign_id, event_id)
+ORDER BY (campaign_id, event_id, src_topic, src_partition, src_offset)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- The ledger snapshot written by the stock pipeline; the row with the
