@@ -99,7 +99,7 @@ func process(ctx context.Context, s config.Settings, kc kafka.Config, st store.S
 	proc, err := stock.New(stock.Config{
 		Kafka:           kc,
 		TransactionalID: "stockflow-stock-" + s.InstanceID,
-		Checker:         event.Checker{Warehouses: known, MaxFuture: s.MaxFuture},
+		Checker:         event.Checker{Warehouses: known, MaxFuture: s.MaxFuture.Std()},
 	}, log.With("component", "stock"), stock.NewMetrics(reg))
 	if err != nil {
 		return err

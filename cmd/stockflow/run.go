@@ -41,6 +41,7 @@ type runFlags struct {
 	liveRate   float64
 	http       string
 	partitions int
+	jsonOut    bool
 }
 
 func cmdRun(ctx context.Context, args []string) error {
@@ -69,6 +70,7 @@ func cmdRun(ctx context.Context, args []string) error {
 	if f.partitions > 0 {
 		s.Partitions = int32(f.partitions)
 	}
+	f.jsonOut = c.jsonOut
 	log := newLogger(s.LogLevel)
 	return run(ctx, s, f, log)
 }
@@ -187,7 +189,7 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	proc, err := stock.New(stock.Config{
 		Kafka:           kc,
 		TransactionalID: "stockflow-stock-" + cmp.Or(s.InstanceID, "0"),
-		Checker:         event.Checker{Warehouses: known, MaxFuture: s.MaxFuture},
+		Checker:         event.Checker{Warehouses: known, MaxFuture: s.MaxFuture.Std()},
 	}, log.With("component", "stock"), stock.NewMetrics(reg))
 	if err != nil {
 		return err
@@ -257,7 +259,7 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	if ctx.Err() != nil {
 		fmt.Fprintln(os.Stderr, "stockflow run: stopping: draining the pipelines (a second Ctrl-C forces exit)")
 	}
-	drainErr := waitDrained(context.WithoutCancel(ctx), kc, s.Shutdown, "stockflow-stock", sink.Group())
+	drainErr := waitDrained(context.WithoutCancel(ctx), kc, s.Shutdown.Std(), "stockflow-stock", sink.Group())
 	if drainErr != nil {
 		log.Warn("shutdown before the pipelines drained", "err", drainErr)
 	}
@@ -271,8 +273,8 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	}
 	fmt.Fprintf(os.Stderr, "stockflow run: stopped after %s: %d events in, %d dead-lettered, %d ledgers, %d rows written\n",
 		time.Since(started).Round(time.Second), ps.In, ps.DLQ, ps.Keys, sink.Rows())
-	if f.summary != "" {
-		if err := writeSummary(context.WithoutCancel(ctx), f.summary, st, ps, produced.Load(), time.Since(started), s, chVersion, drainErr); err != nil && runErr == nil {
+	if f.summary != "" || f.jsonOut {
+		if err := writeSummary(context.WithoutCancel(ctx), f, st, ps, produced.Load(), time.Since(started), s, chVersion, drainErr); err != nil && runErr == nil {
 			runErr = err
 		}
 	}
@@ -388,7 +390,9 @@ func registerWarehouses(ctx context.Context, st store.Store, whs []sim.Warehouse
 
 var summaryTables = []string{"sales", "stock_movements", "orders", "campaigns", "stock_levels", "dlq", "warehouses"}
 
-func writeSummary(ctx context.Context, path string, st store.Store, ps stock.Stats, produced int64, took time.Duration, s config.Settings, chVersion string, drainErr error) error {
+// writeSummary writes the run's figures to --summary and, with --json, to
+// stdout.
+func writeSummary(ctx context.Context, f runFlags, st store.Store, ps stock.Stats, produced int64, took time.Duration, s config.Settings, chVersion string, drainErr error) error {
 	counts := make(map[string]uint64, len(summaryTables))
 	for _, t := range summaryTables {
 		// FINAL: count distinct rows, not replays waiting to be merged.
@@ -428,8 +432,16 @@ func writeSummary(ctx context.Context, path string, st store.Store, ps stock.Sta
 	if err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("summary: %w", err)
+	b = append(b, '\n')
+	if f.summary != "" {
+		if err := os.WriteFile(f.summary, b, 0o600); err != nil {
+			return fmt.Errorf("summary: %w", err)
+		}
+	}
+	if f.jsonOut {
+		if _, err := os.Stdout.Write(b); err != nil {
+			return fmt.Errorf("summary: %w", err)
+		}
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stockflow/stockflow/internal/event"
@@ -155,16 +156,20 @@ func (s *Sink) Run(ctx context.Context) error {
 			s.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
 		})
 		if fetches.NumRecords() > 0 {
-			if err := s.write(ctx, fetches); err != nil {
-				s.cl.AllowRebalance()
-				if ctx.Err() != nil {
-					return nil
+			// A batch in hand is inserted and committed even when ctx is
+			// cancelled (shutdown phase one); retries still give up on it.
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			err := s.write(wctx, fetches)
+			if err == nil {
+				if cerr := s.cl.CommitUncommittedOffsets(wctx); cerr != nil {
+					// Rows are in; a replay dedups. Log and go on.
+					s.log.Warn("commit offsets", "err", cerr)
 				}
-				return err
 			}
-			if err := s.cl.CommitUncommittedOffsets(ctx); err != nil && ctx.Err() == nil {
-				// Rows are in; a replay dedups. Log and go on.
-				s.log.Warn("commit offsets", "err", err)
+			cancel()
+			if err != nil {
+				s.cl.AllowRebalance()
+				return err
 			}
 		}
 		s.cl.AllowRebalance()
@@ -394,19 +399,45 @@ func dlqRow(r *kgo.Record) []any {
 	}
 }
 
-// Lag returns the sink group's total lag over its topics.
+// Lag returns the sink group's total lag over its topics: on every
+// partition of Topics, the offsets from the group's committed offset (or
+// from the log start where it has none, since the sink starts there) to the
+// end. Unlike kadm's group lag, which covers only the partitions a group is
+// assigned or has committed, this counts a group that has not consumed yet
+// and a partition that got its first records while the sink was stopped.
 func Lag(ctx context.Context, adm *kadm.Client, group string) (int64, error) {
-	lags, err := adm.Lag(ctx, group)
+	committed, err := adm.FetchOffsets(ctx, group)
+	if err == nil {
+		err = committed.Error()
+	}
+	if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
+		return 0, fmt.Errorf("group %s committed offsets: %w", group, err)
+	}
+	starts, err := adm.ListStartOffsets(ctx, Topics...)
+	if err == nil {
+		err = starts.Error()
+	}
 	if err != nil {
-		return 0, fmt.Errorf("group lag: %w", err)
+		return 0, fmt.Errorf("group %s lag: start offsets: %w", group, err)
+	}
+	ends, err := adm.ListEndOffsets(ctx, Topics...)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("group %s lag: end offsets: %w", group, err)
 	}
 	var total int64
-	for _, g := range lags {
-		if g.Error() != nil {
-			return 0, fmt.Errorf("group %s lag: %w", g.Group, g.Error())
+	ends.Each(func(end kadm.ListedOffset) {
+		var from int64
+		if s, ok := starts.Lookup(end.Topic, end.Partition); ok {
+			from = s.Offset
 		}
-		total += g.Lag.Total()
-	}
+		if c, ok := committed.Lookup(end.Topic, end.Partition); ok && c.Err == nil && c.At > from {
+			from = c.At
+		}
+		total += max(end.Offset-from, 0)
+	})
 	return total, nil
 }
 

@@ -183,6 +183,7 @@ start_kafka() {
   out="$("$SCRIPTS/kafka-start.sh")" || return 1
   eval "$out"
   export STOCKFLOW_KAFKA_BROKERS="$KAFKA_BROKERS"
+  echo "kafka: Apache Kafka ${KAFKA_VERSION:-4.4.0} (KRaft, single node, jars from Maven Central) at $KAFKA_BROKERS, started by kafka-start.sh" >>"$STOCKFLOW_TEST_REPORT"
 }
 integration() {
   [[ -n "${STOCKFLOW_KAFKA_BROKERS:-}" ]] || { echo "Apache Kafka did not start (see kafka start)"; return 1; }

@@ -38,12 +38,12 @@ type Settings struct {
 	// Warehouses registered when none are in the store (process mode).
 	Warehouses []string `json:"warehouses"`
 	// MaxFuture is the accepted clock skew of event timestamps.
-	MaxFuture time.Duration `json:"max_future"`
+	MaxFuture Duration `json:"max_future"`
 	// LogLevel is debug, info, warn or error.
-	LogLevel string        `json:"log_level"`
-	Kafka    kafka.SASL    `json:"kafka_sasl"`
-	TLS      kafka.TLS     `json:"kafka_tls"`
-	Shutdown time.Duration `json:"shutdown_timeout"`
+	LogLevel string     `json:"log_level"`
+	Kafka    kafka.SASL `json:"kafka_sasl"`
+	TLS      kafka.TLS  `json:"kafka_tls"`
+	Shutdown Duration   `json:"shutdown_timeout"`
 }
 
 // Defaults returns the built-in settings.
@@ -53,9 +53,9 @@ func Defaults() Settings {
 		Database:   "stockflow",
 		HTTP:       "127.0.0.1:8686",
 		Partitions: 6,
-		MaxFuture:  time.Hour,
+		MaxFuture:  Duration(time.Hour),
 		LogLevel:   "info",
-		Shutdown:   60 * time.Second,
+		Shutdown:   Duration(60 * time.Second),
 	}
 }
 
@@ -205,3 +205,36 @@ func SplitList(v string) []string {
 	}
 	return out
 }
+
+// Duration is a time.Duration that a config file writes as a Go duration
+// string ("90s", "1h30m") or as a number of nanoseconds.
+type Duration time.Duration
+
+// UnmarshalJSON accepts "1h" or 3600000000000.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	switch x := v.(type) {
+	case string:
+		p, err := time.ParseDuration(x)
+		if err != nil {
+			return fmt.Errorf("duration: %w", err)
+		}
+		*d = Duration(p)
+	case float64:
+		*d = Duration(int64(x))
+	default:
+		return fmt.Errorf("duration: want a string like \"90s\" or nanoseconds, got %s", b)
+	}
+	return nil
+}
+
+// MarshalJSON writes the duration as a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// Std returns the time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }

@@ -39,20 +39,22 @@ type Config struct {
 
 // SASL selects SASL authentication; an empty Mechanism disables it.
 type SASL struct {
-	Mechanism string
-	User      string
-	Password  string `json:"-"`
+	Mechanism string `json:"mechanism"`
+	User      string `json:"user"`
+	// Password never comes from a config file: use the environment or a
+	// password file.
+	Password string `json:"-"`
 }
 
 // TLS enables TLS to the brokers. CAFile, CertFile and KeyFile are PEM files;
 // without CAFile the system roots are used.
 type TLS struct {
-	Enabled            bool
-	CAFile             string
-	CertFile           string
-	KeyFile            string
-	ServerName         string
-	InsecureSkipVerify bool
+	Enabled            bool   `json:"enabled"`
+	CAFile             string `json:"ca_file"`
+	CertFile           string `json:"cert_file"`
+	KeyFile            string `json:"key_file"`
+	ServerName         string `json:"server_name"`
+	InsecureSkipVerify bool   `json:"insecure_skip_verify"`
 }
 
 // Validate reports the first problem with c.

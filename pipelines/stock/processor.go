@@ -238,10 +238,12 @@ func (p *Processor) Run(ctx context.Context) error {
 		if fetches.NumRecords() == 0 {
 			continue
 		}
-		if err := p.transact(ctx, fetches); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
+		// A transaction in hand finishes even when ctx is cancelled
+		// (shutdown phase one: stop polling, finish and commit).
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		err := p.transact(tctx, fetches)
+		cancel()
+		if err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,102 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLayering(t *testing.T) {
+	tests := []struct {
+		name    string
+		file    string
+		env     map[string]string
+		check   func(t *testing.T, s Settings)
+		wantErr string
+	}{
+		{
+			name: "defaults are embedded",
+			check: func(t *testing.T, s Settings) {
+				if !s.Embedded() || s.Data != "./stockflow-data" || s.MaxFuture.Std() != time.Hour {
+					t.Errorf("defaults: %+v", s)
+				}
+			},
+		},
+		{
+			name: "file with durations and kafka security",
+			file: "testdata/server.json",
+			check: func(t *testing.T, s Settings) {
+				if s.EmbeddedKafka() || s.EmbeddedClickHouse() || s.Partitions != 12 {
+					t.Errorf("server settings not read: %+v", s)
+				}
+				if s.MaxFuture.Std() != 30*time.Minute || s.Shutdown.Std() != 90*time.Second {
+					t.Errorf("durations: %v %v", s.MaxFuture.Std(), s.Shutdown.Std())
+				}
+				if s.Kafka.Mechanism != "SCRAM-SHA-512" || s.Kafka.User != "stockflow" || !s.TLS.Enabled || s.TLS.CAFile != "/etc/stockflow/ca.pem" {
+					t.Errorf("kafka security: %+v %+v", s.Kafka, s.TLS)
+				}
+			},
+		},
+		{
+			name: "environment wins over the file",
+			file: "testdata/server.json",
+			env: map[string]string{
+				"STOCKFLOW_PARTITIONS":          "24",
+				"STOCKFLOW_BROKERS":             " a:1, b:2 ,",
+				"STOCKFLOW_KAFKA_SASL_PASSWORD": "s3cret",
+				"STOCKFLOW_WAREHOUSES":          "WH01,WH02",
+			},
+			check: func(t *testing.T, s Settings) {
+				if s.Partitions != 24 || strings.Join(s.Brokers, "|") != "a:1|b:2" || s.Kafka.Password != "s3cret" || len(s.Warehouses) != 2 {
+					t.Errorf("env not applied: %+v", s)
+				}
+			},
+		},
+		{name: "unknown file field", file: "testdata/unknown.json", wantErr: "unknown field"},
+		{name: "bad partitions", env: map[string]string{"STOCKFLOW_PARTITIONS": "many"}, wantErr: "STOCKFLOW_PARTITIONS"},
+		{name: "zero partitions", env: map[string]string{"STOCKFLOW_PARTITIONS": "0"}, wantErr: "partitions must be positive"},
+		{name: "bad log level", env: map[string]string{"STOCKFLOW_LOG_LEVEL": "loud"}, wantErr: "log level"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Defaults()
+			err := func() error {
+				if tc.file != "" {
+					if err := s.LoadFile(tc.file); err != nil {
+						return err
+					}
+				}
+				if err := s.ApplyEnv(func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }); err != nil {
+					return err
+				}
+				return s.Validate()
+			}()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, s)
+		})
+	}
+}
+
+func TestDurationJSON(t *testing.T) {
+	var d Duration
+	for in, want := range map[string]time.Duration{`"90s"`: 90 * time.Second, `1500000000`: 1500 * time.Millisecond} {
+		if err := d.UnmarshalJSON([]byte(in)); err != nil || d.Std() != want {
+			t.Errorf("%s: %v, %v; want %v", in, d.Std(), err, want)
+		}
+	}
+	if err := d.UnmarshalJSON([]byte(`"soon"`)); err == nil {
+		t.Error("bad duration accepted")
+	}
+	b, err := Duration(time.Minute).MarshalJSON()
+	if err != nil || string(b) != `"1m0s"` {
+		t.Errorf("marshal: %s %v", b, err)
+	}
+}
