@@ -121,7 +121,9 @@ func ensureTopics(ctx context.Context, kc kafka.Config, partitions int32, log *s
 	if err != nil {
 		return err
 	}
-	cl, err := kgo.NewClient(opts...)
+	// An admin-only client: a short metadata cache, so topics it just
+	// created are listed at once.
+	cl, err := kgo.NewClient(append(opts, kgo.MetadataMinAge(100*time.Millisecond))...)
 	if err != nil {
 		return fmt.Errorf("kafka client: %w", err)
 	}

@@ -103,22 +103,25 @@ func (e *PartitionMismatchError) Error() string {
 }
 
 // EnsureTopics creates the topics of specs that do not exist and checks the
-// partition count of those that do. It returns the names it created.
+// partition count of every one of them. It returns the names it created.
+//
+// Metadata can lag a topic creation (the client also caches metadata for a
+// few seconds), so a topic the broker says exists but that was not listed
+// is awaited, for a bounded time, before its partitions are checked.
 func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []TopicSpec, replication int16) ([]string, error) {
 	if replication == 0 {
 		replication = -1
 	}
-	names := make([]string, len(specs))
-	for i, s := range specs {
-		names[i] = s.Name
-	}
-	existing, err := adm.ListTopics(ctx, names...)
+	existing, err := adm.ListTopics(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list topics: %w", err)
 	}
-	var created []string
+	var (
+		created []string
+		recheck []TopicSpec // reported as existing, but not listed yet
+	)
 	for _, s := range specs {
-		if d, ok := existing[s.Name]; ok && d.Err == nil {
+		if d, ok := existing[s.Name]; ok && d.Err == nil && len(d.Partitions) > 0 {
 			if have := int32(len(d.Partitions)); have != s.Partitions {
 				return created, &PartitionMismatchError{Topic: s.Name, Have: have, Want: s.Partitions}
 			}
@@ -133,6 +136,7 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []TopicSpec, repl
 			err = resp.Err
 		}
 		if errors.Is(err, kerr.TopicAlreadyExists) {
+			recheck = append(recheck, s)
 			continue
 		}
 		if err != nil {
@@ -140,5 +144,43 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []TopicSpec, repl
 		}
 		created = append(created, s.Name)
 	}
-	return created, nil
+	if len(recheck) == 0 {
+		return created, nil
+	}
+	return created, checkPartitions(ctx, adm, recheck)
+}
+
+// checkPartitions waits until every topic of specs is listed, then checks
+// its partition count.
+func checkPartitions(ctx context.Context, adm *kadm.Client, specs []TopicSpec) error {
+	backoff := 50 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		listed, err := adm.ListTopics(ctx)
+		if err != nil {
+			return fmt.Errorf("list topics: %w", err)
+		}
+		var missing string
+		for _, s := range specs {
+			d, ok := listed[s.Name]
+			if !ok || d.Err != nil || len(d.Partitions) == 0 {
+				missing = s.Name
+				break
+			}
+			if have := int32(len(d.Partitions)); have != s.Partitions {
+				return &PartitionMismatchError{Topic: s.Name, Have: have, Want: s.Partitions}
+			}
+		}
+		if missing == "" {
+			return nil
+		}
+		if attempt >= 40 {
+			return fmt.Errorf("topic %s still not in the cluster metadata after creation", missing)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for topic %s: %w", missing, ctx.Err())
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
 }
