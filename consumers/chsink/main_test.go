@@ -1,0 +1,82 @@
+package chsink_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stockflow/stockflow/internal/store"
+	"github.com/stockflow/stockflow/internal/store/embedded"
+)
+
+// One embedded ClickHouse engine per test binary (chDB runs one per
+// process); every test works in a database of its own inside it.
+var (
+	engineDir string
+	engine    *embedded.Store // holds the engine open for the whole run
+	engineErr error
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "stockflow-chsink-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	engineDir = filepath.Join(dir, "clickhouse")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	engine, engineErr = embedded.Open(ctx, embedded.Options{Path: engineDir})
+	if engineErr == nil {
+		defer engine.Close()
+		v, err := engine.Version(ctx)
+		if err == nil {
+			err = report(fmt.Sprintf("clickhouse: embedded chDB %s (libchdb at %s)", v, engine.Library()))
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "test report:", err)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+// report appends line to $STOCKFLOW_TEST_REPORT, if set, in one write so
+// that concurrent test binaries do not interleave.
+func report(line string) error {
+	path := os.Getenv("STOCKFLOW_TEST_REPORT")
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(line + "\n"); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// openStore is the storetest.Opener of this binary's engine. It fails the
+// test, naming the library, when the engine could not be opened.
+func openStore(t *testing.T, database string) store.Store {
+	t.Helper()
+	if engineErr != nil {
+		t.Fatalf("this test needs the embedded ClickHouse engine (libchdb.so; run deploy/scripts/fetch-chdb.sh and set STOCKFLOW_CHDB_LIB): %v", engineErr)
+	}
+	s, err := embedded.Open(t.Context(), embedded.Options{Path: engineDir, Database: database})
+	if err != nil {
+		t.Fatalf("open embedded store: %v", err)
+	}
+	return s
+}
