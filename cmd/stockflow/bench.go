@@ -13,10 +13,12 @@ import (
 
 func cmdBench(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: stockflow bench decode [--json] [--duration D]")
+		fmt.Fprintln(os.Stderr, "usage: stockflow bench decode|pipeline [--json] ...")
 		return errUsage
 	}
 	switch args[0] {
+	case "pipeline":
+		return benchPipeline(ctx, args[1:])
 	case "decode":
 		fs := flag.NewFlagSet("bench decode", flag.ContinueOnError)
 		jsonOut := fs.Bool("json", false, "print exactly one JSON object on stdout")
@@ -35,6 +37,6 @@ func cmdBench(ctx context.Context, args []string) error {
 			res.StockflowEPS, res.EncodingJSONEPS, res.Ratio)
 		return nil
 	default:
-		return fmt.Errorf("unknown benchmark %q (have: decode)", args[0])
+		return fmt.Errorf("unknown benchmark %q (have: decode, pipeline)", args[0])
 	}
 }

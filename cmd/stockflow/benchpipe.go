@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/pprof"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stockflow/stockflow/internal/event"
+	"github.com/stockflow/stockflow/internal/kafka"
+	"github.com/stockflow/stockflow/internal/sim"
+	"github.com/stockflow/stockflow/pipelines/stock"
+)
+
+// pipelineBench is the result of `stockflow bench pipeline`.
+type pipelineBench struct {
+	Broker         string  `json:"broker"`
+	Partitions     int32   `json:"partitions"`
+	Records        int64   `json:"records"`
+	RawConsumeEPS  float64 `json:"raw_consume_eps"`
+	PipelineEPS    float64 `json:"pipeline_eps"`
+	Ratio          float64 `json:"ratio"`
+	RestoreKeys    int     `json:"restore_keys"`
+	RestoreSeconds float64 `json:"restore_seconds"`
+}
+
+// benchPipeline measures, in one run on one in-process broker and the same
+// pre-produced simulated records, the raw consume rate of a plain franz-go
+// consumer and the stock pipeline's rate with exactly-once on (decode,
+// validation, dedup, ledger, changelog, outputs, transaction commits),
+// then how long a fresh instance takes to restore restoreKeys ledgers.
+func benchPipeline(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench pipeline", flag.ContinueOnError)
+	jsonOut := fs.Bool("json", false, "print exactly one JSON object on stdout")
+	skus := fs.Int("skus", 1000, "simulated SKUs")
+	warehouses := fs.Int("warehouses", 10, "simulated warehouses")
+	days := fs.Int("days", 100, "simulated days (1000 SKUs x 10 warehouses x 100 days is about 1M events)")
+	partitions := fs.Int("partitions", 6, "partitions per topic")
+	restoreKeys := fs.Int("restore-keys", 1_000_000, "ledgers in the changelog for the restore measurement (0 skips it)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline phase to this file")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	broker, err := kafka.StartBroker(kafka.BrokerConfig{})
+	if err != nil {
+		return err
+	}
+	defer broker.Close()
+	kc := kafka.Config{Brokers: broker.Addrs(), ClientID: "stockflow-bench"}
+	parts := int32(*partitions)
+	if err := ensureTopics(ctx, kc, parts, log); err != nil {
+		return err
+	}
+
+	simulator, err := sim.New(sim.Config{Seed: 1, SKUs: *skus, Warehouses: *warehouses, Days: *days, BadShare: 0.001})
+	if err != nil {
+		return err
+	}
+	var produced, bad atomicCounter
+	state := simState{}
+	t0 := time.Now()
+	if err := produceSimulation(ctx, kc, simulator, &state, "", &produced.Int64, &bad.Int64, false, log); err != nil {
+		return err
+	}
+	n := produced.Load()
+	fmt.Fprintf(os.Stderr, "bench pipeline: produced %d records in %s\n", n, time.Since(t0).Round(time.Millisecond))
+
+	res := pipelineBench{Broker: "kfake (in-process)", Partitions: parts, Records: n}
+	if res.RawConsumeEPS, err = rawConsume(ctx, kc, n); err != nil {
+		return err
+	}
+	known := make(map[event.WarehouseID]struct{})
+	for _, w := range simulator.Warehouses() {
+		known[w.ID] = struct{}{}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer func() { _ = f.Close() }()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+	}
+	res.PipelineEPS, err = pipelineRate(ctx, kc, known, n, log)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
+		return err
+	}
+	res.Ratio = res.PipelineEPS / res.RawConsumeEPS
+	if *restoreKeys > 0 {
+		res.RestoreKeys = *restoreKeys
+		if res.RestoreSeconds, err = restoreTime(ctx, kc, parts, *restoreKeys, known, log); err != nil {
+			return err
+		}
+	}
+	if *jsonOut {
+		return json.NewEncoder(os.Stdout).Encode(res)
+	}
+	fmt.Printf("broker %s, %d partitions, %d records\nraw consume: %.0f events/s\npipeline:    %.0f events/s (exactly-once)\nratio:       %.2f\nrestore:     %d ledgers in %.2fs\n",
+		res.Broker, res.Partitions, res.Records, res.RawConsumeEPS, res.PipelineEPS, res.Ratio, res.RestoreKeys, res.RestoreSeconds)
+	return nil
+}
+
+// rawConsume reads every input record once with a plain consumer.
+func rawConsume(ctx context.Context, kc kafka.Config, n int64) (float64, error) {
+	opts, err := kc.Opts()
+	if err != nil {
+		return 0, err
+	}
+	cl, err := kgo.NewClient(append(opts,
+		kgo.ConsumerGroup("bench-raw"),
+		kgo.ConsumeTopics(kafka.InputTopics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(),
+	)...)
+	if err != nil {
+		return 0, fmt.Errorf("raw consumer: %w", err)
+	}
+	defer cl.Close()
+	var got int64
+	var start time.Time
+	for got < n {
+		fs := cl.PollRecords(ctx, 50_000)
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if start.IsZero() && fs.NumRecords() > 0 {
+			start = time.Now() // from the first record: group join is not consumption
+		}
+		got += int64(fs.NumRecords())
+	}
+	return float64(got) / time.Since(start).Seconds(), nil
+}
+
+// pipelineRate runs the stock pipeline until it has consumed n records.
+func pipelineRate(ctx context.Context, kc kafka.Config, known map[event.WarehouseID]struct{}, n int64, log *slog.Logger) (float64, error) {
+	proc, err := stock.New(stock.Config{
+		Kafka: kc, Group: "bench-pipeline", TransactionalID: "bench-pipeline-0",
+		Checker: event.Checker{Warehouses: known},
+	}, log, nil)
+	if err != nil {
+		return 0, err
+	}
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(pctx) }()
+	var start time.Time
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return 0, fmt.Errorf("pipeline stopped early: %w", err)
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-tick.C:
+		}
+		st := proc.Stats()
+		if start.IsZero() && st.In > 0 {
+			start = time.Now()
+		}
+		// Counted when its transaction committed: In counts records of
+		// committed and aborted batches alike, so wait for the commit.
+		if int64(st.In) >= n && st.Aborts == 0 {
+			took := time.Since(start)
+			stop()
+			if err := <-done; err != nil {
+				return 0, err
+			}
+			return float64(st.In) / took.Seconds(), nil
+		}
+		if st.Aborts > 0 {
+			return 0, fmt.Errorf("pipeline aborted %d transactions during the benchmark", st.Aborts)
+		}
+	}
+}
+
+// restoreTime writes keys ledgers to the changelog and times a fresh
+// instance restoring them.
+func restoreTime(ctx context.Context, kc kafka.Config, parts int32, keys int, known map[event.WarehouseID]struct{}, log *slog.Logger) (float64, error) {
+	opts, err := kc.Opts()
+	if err != nil {
+		return 0, err
+	}
+	cl, err := kgo.NewClient(append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(5*time.Millisecond))...)
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+	// Start from a clean changelog: the pipeline run above wrote to it.
+	adm := kadm.NewClient(cl)
+	if _, err := adm.DeleteTopics(ctx, kafka.TopicStockChangelog); err != nil {
+		return 0, fmt.Errorf("reset changelog: %w", err)
+	}
+	if err := ensureTopics(ctx, kc, parts, log); err != nil {
+		return 0, err
+	}
+	for i := range keys {
+		lv := stock.Level{SKU: event.SKU("B-" + strconv.Itoa(i/10)), Warehouse: event.WarehouseID("WH" + strconv.Itoa(i%10)),
+			OnHand: int64(i % 97), Available: int64(i % 97), Version: 1, LastEventTS: 1}
+		v, err := json.Marshal(&lv)
+		if err != nil {
+			return 0, fmt.Errorf("encode ledger: %w", err)
+		}
+		cl.Produce(ctx, &kgo.Record{Topic: kafka.TopicStockChangelog, Partition: int32(i % int(parts)),
+			Key: []byte(event.ChangelogLevelPrefix + string(lv.SKU) + "/" + string(lv.Warehouse)), Value: v}, nil)
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return 0, fmt.Errorf("produce ledgers: %w", err)
+	}
+	proc, err := stock.New(stock.Config{
+		Kafka: kc, Group: "bench-restore", TransactionalID: "bench-restore-0",
+		Checker: event.Checker{Warehouses: known},
+	}, log, nil)
+	if err != nil {
+		return 0, err
+	}
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- proc.Run(pctx) }()
+	// A partition restores when its first records arrive: the group starts
+	// at the beginning of the inputs, so every partition has some.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return 0, fmt.Errorf("restoring instance stopped: %w", err)
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-tick.C:
+		}
+		if st := proc.Stats(); st.Keys >= keys {
+			took := time.Since(start)
+			stop()
+			if err := <-done; err != nil {
+				return 0, err
+			}
+			return took.Seconds(), nil
+		}
+	}
+}
+
+// atomicCounter adapts the simulator's counters.
+type atomicCounter struct{ atomic.Int64 }
