@@ -26,8 +26,10 @@ type delta struct {
 // latest count (by time, then event id) plus every delta with a strictly
 // later timestamp, whatever order the events arrived in. To stay exact
 // without unbounded memory, deltas newer than the correction horizon are
-// kept individually (Pending); older ones are folded into Folded. A count
-// older than the horizon can no longer be placed exactly and is rejected.
+// kept individually (Pending); older ones are folded into Folded, and
+// FoldedMaxTS remembers the newest of them. A count older than a folded
+// delta can no longer be placed exactly and is rejected; any other count,
+// however late, is placed exactly.
 type Level struct {
 	SKU       event.SKU         `json:"sku"`
 	Warehouse event.WarehouseID `json:"warehouse"`
@@ -39,12 +41,14 @@ type Level struct {
 	// Version counts the events applied; it orders stored levels.
 	Version uint64 `json:"version"`
 
-	HasCount bool    `json:"has_count"`
-	CountTS  int64   `json:"count_ts"`
-	CountID  string  `json:"count_id"`
-	CountQty int64   `json:"count_qty"`
-	Folded   int64   `json:"folded"`
-	Pending  []delta `json:"pending,omitempty"`
+	HasCount bool   `json:"has_count"`
+	CountTS  int64  `json:"count_ts"`
+	CountID  string `json:"count_id"`
+	CountQty int64  `json:"count_qty"`
+	Folded   int64  `json:"folded"`
+	// FoldedMaxTS is the newest event time folded into Folded (Unix ms).
+	FoldedMaxTS int64   `json:"folded_max_ts"`
+	Pending     []delta `json:"pending,omitempty"`
 }
 
 // Outcome says how an event changed a ledger.
@@ -57,7 +61,7 @@ const (
 	// Superseded: the event is older than the latest count, which already
 	// includes it; on hand is unchanged.
 	Superseded
-	// TooLate: a count older than the correction horizon; rejected.
+	// TooLate: a count older than a delta already folded; rejected.
 	TooLate
 )
 
@@ -76,6 +80,7 @@ func (l *Level) fold(horizon int64) {
 	for _, d := range l.Pending {
 		if d.TS < horizon {
 			l.Folded += d.Qty
+			l.FoldedMaxTS = max(l.FoldedMaxTS, d.TS)
 			continue
 		}
 		kept = append(kept, d)
@@ -103,6 +108,7 @@ func (l *Level) ApplyDelta(ts, qty, horizon int64) (Outcome, int64) {
 	}
 	if ts < horizon {
 		l.Folded += qty
+		l.FoldedMaxTS = max(l.FoldedMaxTS, ts)
 	} else {
 		l.Pending = append(l.Pending, delta{TS: ts, Qty: qty})
 	}
@@ -118,13 +124,13 @@ func (l *Level) ApplyCount(ts int64, id string, qty, horizon int64) (Outcome, in
 		l.touch(ts)
 		return Superseded, 0
 	}
-	if ts < horizon {
+	if ts < l.FoldedMaxTS {
 		return TooLate, 0
 	}
 	l.touch(ts)
 	before := l.OnHand
 	l.HasCount, l.CountTS, l.CountID, l.CountQty = true, ts, id, qty
-	// Every folded delta is older than the horizon, so older than ts.
+	// Every folded delta is at or before ts, so the count includes it.
 	l.Folded = 0
 	kept := l.Pending[:0]
 	for _, d := range l.Pending {

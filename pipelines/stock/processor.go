@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"sort"
 	"strconv"
@@ -86,12 +87,43 @@ type partition struct {
 	levels     map[Key]*Level
 	seen       map[string]int64 // event id -> event time (Unix ms)
 	streamTime int64            // max event time accepted (Unix ms)
-	swept      int64            // stream time of the last dedup sweep
-	forgotten  []string         // evicted event ids to tombstone in the changelog
+	// topicTime is the max event time accepted per ledger topic (sales,
+	// stock). While one ledger topic lags behind the other (catching up a
+	// backlog), the correction horizon follows the lagging one, so deltas
+	// are not folded before that topic's counts can still be placed.
+	topicTime map[string]int64
+	swept     int64    // stream time of the last dedup sweep
+	forgotten []string // evicted event ids to tombstone in the changelog
 }
 
 func newPartition() *partition {
-	return &partition{levels: make(map[Key]*Level), seen: make(map[string]int64)}
+	return &partition{
+		levels: make(map[Key]*Level), seen: make(map[string]int64),
+		topicTime: make(map[string]int64),
+	}
+}
+
+// ledgerTopics feed the ledger; the correction horizon depends on them.
+var ledgerTopics = []string{kafka.TopicSales, kafka.TopicStock}
+
+// maxTopicSkew bounds how far the correction horizon may trail the stream
+// time for a lagging ledger topic, and so the deltas a ledger keeps.
+const maxTopicSkew = 30 * 24 * time.Hour
+
+// horizon is the start of the correction horizon (Unix ms): d behind the
+// earliest of the ledger topics' latest event times (topics not seen yet on
+// this partition aside), but never more than maxTopicSkew + d behind the
+// stream time. It only decides what is folded; exactness comes from
+// Level.FoldedMaxTS, so the horizon may move back and forth.
+func (st *partition) horizon(d time.Duration) int64 {
+	t := st.streamTime
+	for _, topic := range ledgerTopics {
+		if tt := st.topicTime[topic]; tt > 0 {
+			t = min(t, tt)
+		}
+	}
+	t = max(t, st.streamTime-maxTopicSkew.Milliseconds())
+	return t - d.Milliseconds()
 }
 
 // Stats is a snapshot of the processor's counters.
@@ -253,6 +285,7 @@ func (p *Processor) Run(ctx context.Context) error {
 type batch struct {
 	undoLevels map[int32]map[Key]*Level // nil value: key did not exist
 	undoStream map[int32]int64
+	undoTopics map[int32]map[string]int64
 	addedSeen  map[int32][]string
 	dirty      map[int32]map[Key]*Level
 	produced   int
@@ -267,6 +300,7 @@ func (p *Processor) transact(ctx context.Context, fetches kgo.Fetches) error {
 	b := &batch{
 		undoLevels: make(map[int32]map[Key]*Level),
 		undoStream: make(map[int32]int64),
+		undoTopics: make(map[int32]map[string]int64),
 		addedSeen:  make(map[int32][]string),
 		dirty:      make(map[int32]map[Key]*Level),
 	}
@@ -295,6 +329,7 @@ func (p *Processor) transact(ctx context.Context, fetches kgo.Fetches) error {
 		}
 		if _, ok := b.undoStream[part]; !ok {
 			b.undoStream[part] = st.streamTime
+			b.undoTopics[part] = maps.Clone(st.topicTime)
 		}
 		for _, r := range mergeByTime(queues, rewind) {
 			n++
@@ -436,7 +471,7 @@ func (p *Processor) process(ctx context.Context, b *batch, st *partition, r *kgo
 			key = Key{SKU: stk.SKU, Warehouse: stk.Warehouse}
 		}
 		lv := p.level(b, st, r.Partition, key)
-		horizon := st.streamTime - p.cfg.Horizon.Milliseconds()
+		horizon := st.horizon(p.cfg.Horizon)
 		var (
 			out Outcome
 			d   int64
@@ -451,8 +486,8 @@ func (p *Processor) process(ctx context.Context, b *batch, st *partition, r *kgo
 		}
 		if out == TooLate {
 			p.deadLetter(ctx, b, r, typ, &event.Error{Reason: ReasonLateCount, Field: "ts",
-				Msg: fmt.Sprintf("count at %s is older than the %s correction horizon (stream time %s)",
-					ts.UTC().Format(time.RFC3339), p.cfg.Horizon, time.UnixMilli(st.streamTime).UTC().Format(time.RFC3339))})
+				Msg: fmt.Sprintf("count at %s is older than a delta at %s already folded beyond the %s correction horizon",
+					ts.UTC().Format(time.RFC3339), time.UnixMilli(lv.FoldedMaxTS).UTC().Format(time.RFC3339), p.cfg.Horizon)})
 			return
 		}
 		outcome := "applied"
@@ -469,6 +504,9 @@ func (p *Processor) process(ctx context.Context, b *batch, st *partition, r *kgo
 	b.addedSeen[r.Partition] = append(b.addedSeen[r.Partition], id)
 	if tsMS > st.streamTime {
 		st.streamTime = tsMS
+	}
+	if isLedg && tsMS > st.topicTime[r.Topic] {
+		st.topicTime[r.Topic] = tsMS
 	}
 	p.produce(ctx, b, &kgo.Record{
 		Topic: kafka.TopicAccepted, Partition: r.Partition, Key: r.Key, Value: r.Value,
@@ -548,7 +586,7 @@ func (p *Processor) emitState(ctx context.Context, b *batch) {
 		p.produce(ctx, b, &kgo.Record{
 			Topic: kafka.TopicStockChangelog, Partition: part,
 			Key:   []byte(event.ChangelogStreamTimePrefix + strconv.Itoa(int(part))),
-			Value: strconv.AppendInt(nil, st.streamTime, 10),
+			Value: encodeTimes(st),
 		})
 	}
 	p.metrics.Keys.Set(float64(p.keys.Load()))
@@ -611,6 +649,7 @@ func (p *Processor) rollback(b *batch) {
 	for part, t := range b.undoStream {
 		if st := p.parts[part]; st != nil {
 			st.streamTime = t
+			st.topicTime = b.undoTopics[part]
 		}
 	}
 	p.metrics.Keys.Set(float64(p.keys.Load()))
@@ -706,4 +745,18 @@ func mergeByTime(queues map[string][]*kgo.Record, rewind map[string]map[int32]kg
 		}
 	}
 	return out
+}
+
+// streamTimes is the value of a changelog stream-time record.
+type streamTimes struct {
+	Stream int64            `json:"stream"`
+	Topics map[string]int64 `json:"topics,omitempty"`
+}
+
+func encodeTimes(st *partition) []byte {
+	b, err := json.Marshal(streamTimes{Stream: st.streamTime, Topics: st.topicTime})
+	if err != nil { // a map of strings to ints always encodes
+		panic(err)
+	}
+	return b
 }

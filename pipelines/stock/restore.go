@@ -108,9 +108,14 @@ func (p *Processor) applyChangelog(st *partition, r *kgo.Record) {
 			st.seen[id] = ts
 		}
 	case bytes.HasPrefix(r.Key, []byte(event.ChangelogStreamTimePrefix)):
-		ts, err := strconv.ParseInt(string(r.Value), 10, 64)
-		if err == nil && ts > st.streamTime {
-			st.streamTime = ts
+		var t streamTimes
+		if err := json.Unmarshal(r.Value, &t); err != nil {
+			p.log.Error("skip undecodable stream-time record in changelog", "key", string(r.Key), "offset", r.Offset, "err", err)
+			return
+		}
+		st.streamTime = max(st.streamTime, t.Stream)
+		for topic, ts := range t.Topics {
+			st.topicTime[topic] = max(st.topicTime[topic], ts)
 		}
 	}
 }
