@@ -4,20 +4,16 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/stockflow/stockflow/internal/config"
 	"github.com/stockflow/stockflow/internal/sim"
+	"github.com/stockflow/stockflow/internal/testenv"
 )
 
 // TestIntegrationProcessRealKafka runs the server-mode path on a real
@@ -25,11 +21,7 @@ import (
 // consumes it into the embedded ClickHouse engine, and the conservation
 // oracle must find every stored level equal to the event log's.
 func TestIntegrationProcessRealKafka(t *testing.T) {
-	v := os.Getenv("STOCKFLOW_KAFKA_BROKERS")
-	if v == "" {
-		t.Fatal("STOCKFLOW_KAFKA_BROKERS is not set: this test needs a real Apache Kafka broker (make test starts one with deploy/scripts/kafka-start.sh)")
-	}
-	brokers := strings.Split(v, ",")
+	brokers := testenv.KafkaBrokers(t, "cmd/stockflow simulate+process")
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -100,30 +92,5 @@ func TestIntegrationProcessRealKafka(t *testing.T) {
 	}
 	if n, _ := res.Uint64(0, 0); n < uint64(bad.Load()) {
 		t.Errorf("dlq table holds %d records, the simulator produced %d bad ones", n, bad.Load())
-	}
-	reportBroker(ctx, t, brokers)
-}
-
-func reportBroker(ctx context.Context, t *testing.T, brokers []string) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	vers, err := kadm.NewClient(cl).ApiVersions(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	guess := "unknown"
-	vers.Each(func(b kadm.BrokerApiVersions) {
-		if b.Err == nil {
-			guess = b.VersionGuess()
-		}
-	})
-	if path := os.Getenv("STOCKFLOW_TEST_REPORT"); path != "" {
-		if f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
-			_, _ = fmt.Fprintf(f, "kafka: Apache Kafka broker at %s, protocol version guess %s (cmd/stockflow simulate+process)\n", strings.Join(brokers, ","), guess)
-			_ = f.Close()
-		}
 	}
 }

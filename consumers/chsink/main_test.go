@@ -10,6 +10,7 @@ import (
 
 	"github.com/stockflow/stockflow/internal/store"
 	"github.com/stockflow/stockflow/internal/store/embedded"
+	"github.com/stockflow/stockflow/internal/testenv"
 )
 
 // One embedded ClickHouse engine per test binary (chDB runs one per
@@ -39,7 +40,7 @@ func runTests(m *testing.M) int {
 		defer engine.Close()
 		v, err := engine.Version(ctx)
 		if err == nil {
-			err = report(fmt.Sprintf("clickhouse: embedded chDB %s (libchdb at %s)", v, engine.Library()))
+			err = testenv.Report(fmt.Sprintf("clickhouse: embedded chDB %s (libchdb at %s)", v, engine.Library()))
 		}
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "test report:", err)
@@ -47,24 +48,6 @@ func runTests(m *testing.M) int {
 		}
 	}
 	return m.Run()
-}
-
-// report appends line to $STOCKFLOW_TEST_REPORT, if set, in one write so
-// that concurrent test binaries do not interleave.
-func report(line string) error {
-	path := os.Getenv("STOCKFLOW_TEST_REPORT")
-	if path == "" {
-		return nil
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteString(line + "\n"); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // openStore is the storetest.Opener of this binary's engine. It fails the

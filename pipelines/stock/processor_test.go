@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/stockflow/stockflow/internal/testenv"
 )
 
 func TestDeadLettersKfake(t *testing.T) {
@@ -12,6 +14,8 @@ func TestDeadLettersKfake(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	report("kafka: kfake in-process broker (github.com/twmb/franz-go/pkg/kfake) (pipelines/stock)")
+	if err := testenv.Report("kafka: kfake in-process broker (github.com/twmb/franz-go/pkg/kfake) (pipelines/stock)"); err != nil {
+		t.Fatal(err)
+	}
 	runDeadLetterSuite(t, c.ListenAddrs(), false)
 }

@@ -317,21 +317,6 @@ func changelogLevels(ctx context.Context, t *testing.T, opts []kgo.Opt) map[stri
 	return levels
 }
 
-// report appends a line naming an engine a test ran against to the file
-// in STOCKFLOW_TEST_REPORT, which make test prints at the end.
-func report(line string) {
-	path := os.Getenv("STOCKFLOW_TEST_REPORT")
-	if path == "" {
-		return
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-	if err != nil {
-		return
-	}
-	_, _ = fmt.Fprintln(f, line)
-	_ = f.Close()
-}
-
 // consumeAvailable returns the committed records of topic whose value
 // contains nonce, reading up to the topic's current end.
 func consumeAvailable(ctx context.Context, t *testing.T, opts []kgo.Opt, topic, nonce string) []*kgo.Record {
