@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/stockflow/stockflow/consumers/chsink"
 	"github.com/stockflow/stockflow/internal/config"
 	"github.com/stockflow/stockflow/internal/kafka"
 	"github.com/stockflow/stockflow/internal/store"
@@ -139,8 +140,15 @@ func ensureTopics(ctx context.Context, kc kafka.Config, partitions int32, log *s
 	return nil
 }
 
-// waitDrained waits until every group has zero lag, or the timeout.
-func waitDrained(ctx context.Context, kc kafka.Config, timeout time.Duration, groups ...string) error {
+// groupTopics names a consumer group and the topics it consumes.
+type groupTopics struct {
+	group  string
+	topics []string
+}
+
+// waitDrained waits until every group has committed past the end of its
+// topics, or the timeout. A group that has not started yet is not drained.
+func waitDrained(ctx context.Context, kc kafka.Config, timeout time.Duration, groups ...groupTopics) error {
 	opts, err := kc.Opts()
 	if err != nil {
 		return err
@@ -155,16 +163,15 @@ func waitDrained(ctx context.Context, kc kafka.Config, timeout time.Duration, gr
 	defer cancel()
 	var last int64
 	for {
-		lags, err := adm.Lag(ctx, groups...)
-		if err == nil {
-			last = 0
-			for _, g := range lags {
-				if g.Error() != nil {
-					err = g.Error()
-					break
-				}
-				last += g.Lag.Total()
+		err = nil
+		last = 0
+		for _, g := range groups {
+			n, lerr := kafka.GroupLag(ctx, adm, g.group, g.topics...)
+			if lerr != nil {
+				err = lerr
+				break
 			}
+			last += n
 		}
 		if err == nil && last == 0 {
 			return nil
@@ -177,5 +184,13 @@ func waitDrained(ctx context.Context, kc kafka.Config, timeout time.Duration, gr
 			return fmt.Errorf("drain: %d records still unprocessed after %s", last, timeout)
 		case <-time.After(250 * time.Millisecond):
 		}
+	}
+}
+
+// pipelineGroups are the groups run and process wait for when draining.
+func pipelineGroups(sinkGroup string) []groupTopics {
+	return []groupTopics{
+		{group: "stockflow-stock", topics: kafka.InputTopics},
+		{group: sinkGroup, topics: chsink.Topics},
 	}
 }

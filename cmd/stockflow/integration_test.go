@@ -69,7 +69,7 @@ func TestIntegrationProcessRealKafka(t *testing.T) {
 	pctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- process(pctx, s, kc, st, known, log) }()
-	if err := waitDrained(ctx, kc, 3*time.Minute, "stockflow-stock", "stockflow-sink"); err != nil {
+	if err := waitDrained(ctx, kc, 3*time.Minute, pipelineGroups("stockflow-sink")...); err != nil {
 		t.Fatal(err)
 	}
 	stop()

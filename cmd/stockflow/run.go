@@ -259,7 +259,7 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	if ctx.Err() != nil {
 		fmt.Fprintln(os.Stderr, "stockflow run: stopping: draining the pipelines (a second Ctrl-C forces exit)")
 	}
-	drainErr := waitDrained(context.WithoutCancel(ctx), kc, s.Shutdown.Std(), "stockflow-stock", sink.Group())
+	drainErr := waitDrained(context.WithoutCancel(ctx), kc, s.Shutdown.Std(), pipelineGroups(sink.Group())...)
 	if drainErr != nil {
 		log.Warn("shutdown before the pipelines drained", "err", drainErr)
 	}

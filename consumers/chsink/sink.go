@@ -24,7 +24,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stockflow/stockflow/internal/event"
@@ -406,39 +405,7 @@ func dlqRow(r *kgo.Record) []any {
 // assigned or has committed, this counts a group that has not consumed yet
 // and a partition that got its first records while the sink was stopped.
 func Lag(ctx context.Context, adm *kadm.Client, group string) (int64, error) {
-	committed, err := adm.FetchOffsets(ctx, group)
-	if err == nil {
-		err = committed.Error()
-	}
-	if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
-		return 0, fmt.Errorf("group %s committed offsets: %w", group, err)
-	}
-	starts, err := adm.ListStartOffsets(ctx, Topics...)
-	if err == nil {
-		err = starts.Error()
-	}
-	if err != nil {
-		return 0, fmt.Errorf("group %s lag: start offsets: %w", group, err)
-	}
-	ends, err := adm.ListEndOffsets(ctx, Topics...)
-	if err == nil {
-		err = ends.Error()
-	}
-	if err != nil {
-		return 0, fmt.Errorf("group %s lag: end offsets: %w", group, err)
-	}
-	var total int64
-	ends.Each(func(end kadm.ListedOffset) {
-		var from int64
-		if s, ok := starts.Lookup(end.Topic, end.Partition); ok {
-			from = s.Offset
-		}
-		if c, ok := committed.Lookup(end.Topic, end.Partition); ok && c.Err == nil && c.At > from {
-			from = c.At
-		}
-		total += max(end.Offset-from, 0)
-	})
-	return total, nil
+	return kafka.GroupLag(ctx, adm, group, Topics...)
 }
 
 // Close closes the consumer; it is idempotent.
