@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stockflow/stockflow/internal/event"
@@ -151,6 +152,10 @@ type Processor struct {
 	parts   map[int32]*partition
 	pending map[int32]bool // assigned, not yet restored
 
+	// Counters resolved once: a label lookup per record is measurable.
+	inByTopic      map[string]prometheus.Counter
+	acceptedByType [event.TypeCampaign + 1]prometheus.Counter
+
 	in, accepted, dlq, commits, aborts atomic.Uint64
 	keys                               atomic.Int64
 	restoring                          atomic.Int64
@@ -171,8 +176,15 @@ func New(cfg Config, log *slog.Logger, m *Metrics) (*Processor, error) {
 	}
 	p := &Processor{
 		cfg: cfg, log: log, metrics: m,
-		parts:   make(map[int32]*partition),
-		pending: make(map[int32]bool),
+		parts:     make(map[int32]*partition),
+		pending:   make(map[int32]bool),
+		inByTopic: make(map[string]prometheus.Counter),
+	}
+	for _, t := range kafka.InputTopics {
+		p.inByTopic[t] = m.In.WithLabelValues(t)
+	}
+	for t := range p.acceptedByType {
+		p.acceptedByType[t] = m.Accepted.WithLabelValues(event.Type(t).String())
 	}
 	opts, err := cfg.Kafka.Opts()
 	if err != nil {
@@ -407,7 +419,11 @@ var topicType = map[string]event.Type{
 // process applies one record. Called with p.mu held.
 func (p *Processor) process(ctx context.Context, b *batch, st *partition, r *kgo.Record, now time.Time) {
 	p.in.Add(1)
-	p.metrics.In.WithLabelValues(r.Topic).Inc()
+	if c := p.inByTopic[r.Topic]; c != nil {
+		c.Inc()
+	} else {
+		p.metrics.In.WithLabelValues(r.Topic).Inc()
+	}
 	typ := topicType[r.Topic]
 	if err := p.cfg.Checker.CheckSize(len(r.Value)); err != nil {
 		p.deadLetter(ctx, b, r, typ, err)
@@ -518,7 +534,7 @@ func (p *Processor) process(ctx context.Context, b *batch, st *partition, r *kgo
 		Value: strconv.AppendInt(nil, tsMS, 10),
 	})
 	p.accepted.Add(1)
-	p.metrics.Accepted.WithLabelValues(typ.String()).Inc()
+	p.acceptedByType[typ].Inc()
 }
 
 // level returns the ledger of key, saving its prior state in the undo log
