@@ -23,6 +23,7 @@ var commands = map[string]func(ctx context.Context, args []string) error{
 	"migrate":  cmdMigrate,
 	"verify":   cmdVerify,
 	"bench":    cmdBench,
+	"forecast": cmdForecast,
 	"version":  cmdVersion,
 }
 
@@ -37,6 +38,7 @@ commands:
   migrate   apply the ClickHouse migrations
   verify    recompute every stock level from the raw events and compare
   bench     measure (bench decode)
+  forecast  evaluate the forecasting models on benchmark data (forecast eval)
   version   print the version
 
 Run 'stockflow <command> -h' for a command's flags.
