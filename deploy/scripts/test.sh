@@ -148,7 +148,7 @@ versions
 # --- 2-5. static checks, unit tests, fuzz ------------------------------------
 
 vet() {
-  go vet ./... && go vet -tags integration ./...
+  go vet ./... && go vet -tags integration ./... && go vet -tags chserver ./internal/store/server
 }
 lint() {
   [[ -x "$GOLANGCI_LINT" ]] || { echo "golangci-lint is missing (see fetch)"; return 1; }

@@ -184,9 +184,6 @@ func TestM4WeeklySES(t *testing.T) {
 
 // TestM4WeeklyBenchmarks reports Holt, Damped and Auto against Naive2.
 func TestM4WeeklyBenchmarks(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fits every M4 Weekly series several times")
-	}
 	d := loadWeekly(t)
 	naive := naiveModel{}
 	nsm, nms, _ := d.score(t, naive)
