@@ -66,10 +66,10 @@ func benchPipeline(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var produced, bad atomicCounter
+	var produced, bad atomic.Int64
 	state := simState{}
 	t0 := time.Now()
-	if err := produceSimulation(ctx, kc, simulator, &state, "", &produced.Int64, &bad.Int64, false, log); err != nil {
+	if err := produceSimulation(ctx, kc, simulator, &state, "", &produced, &bad, false, log); err != nil {
 		return err
 	}
 	n := produced.Load()
@@ -115,31 +115,27 @@ func benchPipeline(ctx context.Context, args []string) error {
 	return nil
 }
 
-// rawConsume reads every input record once with a plain consumer.
+// rawConsume reads every input record once with a plain direct consumer
+// (no group to join), timed from its first poll.
 func rawConsume(ctx context.Context, kc kafka.Config, n int64) (float64, error) {
 	opts, err := kc.Opts()
 	if err != nil {
 		return 0, err
 	}
 	cl, err := kgo.NewClient(append(opts,
-		kgo.ConsumerGroup("bench-raw"),
 		kgo.ConsumeTopics(kafka.InputTopics...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.DisableAutoCommit(),
 	)...)
 	if err != nil {
 		return 0, fmt.Errorf("raw consumer: %w", err)
 	}
 	defer cl.Close()
 	var got int64
-	var start time.Time
+	start := time.Now()
 	for got < n {
 		fs := cl.PollRecords(ctx, 50_000)
 		if err := ctx.Err(); err != nil {
 			return 0, err
-		}
-		if start.IsZero() && fs.NumRecords() > 0 {
-			start = time.Now() // from the first record: group join is not consumption
 		}
 		got += int64(fs.NumRecords())
 	}
@@ -148,44 +144,60 @@ func rawConsume(ctx context.Context, kc kafka.Config, n int64) (float64, error) 
 
 // pipelineRate runs the stock pipeline until it has consumed n records.
 func pipelineRate(ctx context.Context, kc kafka.Config, known map[event.WarehouseID]struct{}, n int64, log *slog.Logger) (float64, error) {
-	proc, err := stock.New(stock.Config{
-		Kafka: kc, Group: "bench-pipeline", TransactionalID: "bench-pipeline-0",
-		Checker: event.Checker{Warehouses: known},
-	}, log, nil)
+	// In counts records of committed and aborted batches alike: an abort
+	// would count twice, so it fails the benchmark.
+	// Timed from the launch, group join included: against the pipeline.
+	st, took, err := runUntil(ctx, kc, "bench-pipeline", known, log, func(st stock.Stats) (bool, error) {
+		if st.Aborts > 0 {
+			return false, fmt.Errorf("pipeline aborted %d transactions during the benchmark", st.Aborts)
+		}
+		return int64(st.In) >= n, nil
+	})
 	if err != nil {
 		return 0, err
 	}
+	return float64(st.In) / took.Seconds(), nil
+}
+
+// runUntil runs a fresh stock pipeline in group until done reports true,
+// polling its counters, and returns them with the time since the launch.
+func runUntil(ctx context.Context, kc kafka.Config, group string, known map[event.WarehouseID]struct{}, log *slog.Logger,
+	done func(stock.Stats) (bool, error),
+) (stock.Stats, time.Duration, error) {
+	proc, err := stock.New(stock.Config{
+		Kafka: kc, Group: group, TransactionalID: group + "-0",
+		Checker: event.Checker{Warehouses: known},
+	}, log, nil)
+	if err != nil {
+		return stock.Stats{}, 0, err
+	}
 	pctx, stop := context.WithCancel(ctx)
 	defer stop()
-	done := make(chan error, 1)
-	go func() { done <- proc.Run(pctx) }()
-	var start time.Time
+	stopped := make(chan error, 1)
+	start := time.Now()
+	go func() { stopped <- proc.Run(pctx) }()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
-		case err := <-done:
-			return 0, fmt.Errorf("pipeline stopped early: %w", err)
+		case err := <-stopped:
+			return stock.Stats{}, 0, fmt.Errorf("pipeline %s stopped early: %w", group, err)
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return stock.Stats{}, 0, ctx.Err()
 		case <-tick.C:
 		}
 		st := proc.Stats()
-		if start.IsZero() && st.In > 0 {
-			start = time.Now()
+		ok, err := done(st)
+		if err != nil {
+			return st, 0, err
 		}
-		// Counted when its transaction committed: In counts records of
-		// committed and aborted batches alike, so wait for the commit.
-		if int64(st.In) >= n && st.Aborts == 0 {
+		if ok {
 			took := time.Since(start)
 			stop()
-			if err := <-done; err != nil {
-				return 0, err
+			if err := <-stopped; err != nil {
+				return st, 0, err
 			}
-			return float64(st.In) / took.Seconds(), nil
-		}
-		if st.Aborts > 0 {
-			return 0, fmt.Errorf("pipeline aborted %d transactions during the benchmark", st.Aborts)
+			return st, took, nil
 		}
 	}
 }
@@ -223,40 +235,13 @@ func restoreTime(ctx context.Context, kc kafka.Config, parts int32, keys int, kn
 	if err := cl.Flush(ctx); err != nil {
 		return 0, fmt.Errorf("produce ledgers: %w", err)
 	}
-	proc, err := stock.New(stock.Config{
-		Kafka: kc, Group: "bench-restore", TransactionalID: "bench-restore-0",
-		Checker: event.Checker{Warehouses: known},
-	}, log, nil)
+	// A partition restores when its first records arrive: the group starts
+	// at the beginning of the inputs, so every partition has some.
+	_, took, err := runUntil(ctx, kc, "bench-restore", known, log, func(st stock.Stats) (bool, error) {
+		return st.Keys >= keys, nil
+	})
 	if err != nil {
 		return 0, err
 	}
-	pctx, stop := context.WithCancel(ctx)
-	defer stop()
-	done := make(chan error, 1)
-	start := time.Now()
-	go func() { done <- proc.Run(pctx) }()
-	// A partition restores when its first records arrive: the group starts
-	// at the beginning of the inputs, so every partition has some.
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			return 0, fmt.Errorf("restoring instance stopped: %w", err)
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-tick.C:
-		}
-		if st := proc.Stats(); st.Keys >= keys {
-			took := time.Since(start)
-			stop()
-			if err := <-done; err != nil {
-				return 0, err
-			}
-			return took.Seconds(), nil
-		}
-	}
+	return took.Seconds(), nil
 }
-
-// atomicCounter adapts the simulator's counters.
-type atomicCounter struct{ atomic.Int64 }

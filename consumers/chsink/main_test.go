@@ -2,9 +2,7 @@ package chsink_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -26,27 +24,11 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "stockflow-chsink-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	engineDir = filepath.Join(dir, "clickhouse")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	engine, engineErr = embedded.Open(ctx, embedded.Options{Path: engineDir})
-	if engineErr == nil {
-		defer engine.Close()
-		v, err := engine.Version(ctx)
-		if err == nil {
-			err = testenv.Report(fmt.Sprintf("clickhouse: embedded chDB %s (libchdb at %s)", v, engine.Library()))
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "test report:", err)
-			return 1
-		}
-	}
+	var closeEngine func()
+	engine, engineDir, closeEngine, engineErr = testenv.Engine(ctx)
+	cancel()
+	defer closeEngine()
 	return m.Run()
 }
 

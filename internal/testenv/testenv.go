@@ -1,5 +1,6 @@
 // Package testenv is for tests only: it finds the real services a test
-// suite runs against (the Apache Kafka broker make test starts) and
+// suite runs against (the Apache Kafka broker make test starts, the
+// embedded ClickHouse engine) and
 // records which engines the tests used in the file named by
 // STOCKFLOW_TEST_REPORT, which make test prints at the end. A test that
 // needs a service it cannot find fails and names it.
@@ -11,12 +12,15 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stockflow/stockflow/internal/store/embedded"
 )
 
 // EnvBrokers names the variable holding the real broker's addresses.
@@ -76,4 +80,35 @@ func KafkaBrokers(t testing.TB, who string) []string {
 		t.Fatal(err)
 	}
 	return brokers
+}
+
+// Engine opens the embedded ClickHouse engine for a test binary (chDB runs
+// one engine per process; tests isolate with a database each) in a fresh
+// temporary directory, and reports its version. The returned dir is the
+// engine's path, for stores opened on other databases; closeFn closes the
+// engine and removes the directory.
+func Engine(ctx context.Context) (engine *embedded.Store, dir string, closeFn func(), err error) {
+	tmp, err := os.MkdirTemp("", "stockflow-test-")
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("engine dir: %w", err)
+	}
+	dir = filepath.Join(tmp, "clickhouse")
+	engine, err = embedded.Open(ctx, embedded.Options{Path: dir})
+	if err != nil {
+		_ = os.RemoveAll(tmp)
+		return nil, dir, func() {}, err
+	}
+	closeFn = func() {
+		_ = engine.Close()
+		_ = os.RemoveAll(tmp)
+	}
+	v, err := engine.Version(ctx)
+	if err == nil {
+		err = Report(fmt.Sprintf("clickhouse: embedded chDB %s (libchdb at %s)", v, engine.Library()))
+	}
+	if err != nil {
+		closeFn()
+		return nil, dir, func() {}, err
+	}
+	return engine, dir, closeFn, nil
 }

@@ -3,7 +3,6 @@ package embedded_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -16,6 +15,7 @@ import (
 	"github.com/stockflow/stockflow/internal/store"
 	"github.com/stockflow/stockflow/internal/store/embedded"
 	"github.com/stockflow/stockflow/internal/store/storetest"
+	"github.com/stockflow/stockflow/internal/testenv"
 	"github.com/stockflow/stockflow/sql"
 )
 
@@ -35,45 +35,12 @@ func run(m *testing.M) int {
 	if os.Getenv(helperEnv) != "" {
 		return m.Run() // a child of TestReopenOtherPath: it opens engines itself
 	}
-	dir, err := os.MkdirTemp("", "stockflow-chdb-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	engineDir = filepath.Join(dir, "clickhouse")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	engine, engineErr = embedded.Open(ctx, embedded.Options{Path: engineDir})
-	if engineErr == nil {
-		defer engine.Close()
-		if err := report(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "test report:", err)
-			return 1
-		}
-	}
+	var closeEngine func()
+	engine, engineDir, closeEngine, engineErr = testenv.Engine(ctx)
+	cancel()
+	defer closeEngine()
 	return m.Run()
-}
-
-// report appends the engine line to $STOCKFLOW_TEST_REPORT, if set.
-func report(ctx context.Context) error {
-	path := os.Getenv("STOCKFLOW_TEST_REPORT")
-	if path == "" {
-		return nil
-	}
-	v, err := engine.Version(ctx)
-	if err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := fmt.Fprintf(f, "clickhouse: embedded chDB %s (libchdb at %s)\n", v, engine.Library()); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 // needEngine fails the test, naming the library, when the engine could not

@@ -55,4 +55,3 @@ func serverOptions(t *testing.T) Options {
 	}
 	return Options{Addr: strings.Split(addr, ","), Username: os.Getenv("CLICKHOUSE_USER"), Password: os.Getenv("CLICKHOUSE_PASSWORD")}
 }
-
