@@ -262,64 +262,42 @@ func consume(ctx context.Context, t *testing.T, opts []kgo.Opt, topic, nonce str
 }
 
 // changelogLevels reads the committed changelog to its end and returns
-// the latest on hand per key. It tracks each partition's position through
-// the control records, because aborted records (other tests' on a shared
-// broker) are never delivered to a read_committed consumer.
+// the latest on hand per key.
 func changelogLevels(ctx context.Context, t *testing.T, opts []kgo.Opt) map[string]int64 {
 	t.Helper()
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	adm := kadm.NewClient(cl)
-	ends, err := adm.ListEndOffsets(ctx, kafka.TopicStockChangelog)
-	cl.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pending := map[int32]int64{} // partition -> last offset still to reach
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Offset > 0 {
-			pending[o.Partition] = o.Offset - 1
-		}
-	})
 	levels := map[string]int64{}
-	cl2, err := kgo.NewClient(append(opts,
-		kgo.ConsumeTopics(kafka.TopicStockChangelog),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.KeepControlRecords(),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-	)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl2.Close()
-	for len(pending) > 0 {
-		fs := cl2.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("changelog: partitions %v not read to their end", pending)
+	readToEnd(ctx, t, opts, kafka.TopicStockChangelog, func(r *kgo.Record) {
+		if r.Value == nil || !bytes.HasPrefix(r.Key, []byte(event.ChangelogLevelPrefix)) {
+			return
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			if last, ok := pending[r.Partition]; ok && r.Offset >= last {
-				delete(pending, r.Partition)
-			}
-			if r.Attrs.IsControl() || r.Value == nil || !bytes.HasPrefix(r.Key, []byte(event.ChangelogLevelPrefix)) {
-				return
-			}
-			var lv event.StockLevel
-			if err := json.Unmarshal(r.Value, &lv); err != nil {
-				t.Errorf("changelog record %s: %v", r.Key, err)
-				return
-			}
-			levels[string(lv.SKU)+"/"+string(lv.Warehouse)] = lv.OnHand
-		})
-	}
+		var lv event.StockLevel
+		if err := json.Unmarshal(r.Value, &lv); err != nil {
+			t.Errorf("changelog record %s: %v", r.Key, err)
+			return
+		}
+		levels[string(lv.SKU)+"/"+string(lv.Warehouse)] = lv.OnHand
+	})
 	return levels
 }
 
 // consumeAvailable returns the committed records of topic whose value
 // contains nonce, reading up to the topic's current end.
 func consumeAvailable(ctx context.Context, t *testing.T, opts []kgo.Opt, topic, nonce string) []*kgo.Record {
+	t.Helper()
+	var out []*kgo.Record
+	readToEnd(ctx, t, opts, topic, func(r *kgo.Record) {
+		if bytes.Contains(r.Value, []byte(nonce)) {
+			out = append(out, r)
+		}
+	})
+	return out
+}
+
+// readToEnd hands every committed data record of topic, up to its current
+// end, to fn. It tracks each partition's position through the control
+// records, because aborted records (other tests' on a shared broker) are
+// never delivered to a read_committed consumer.
+func readToEnd(ctx context.Context, t *testing.T, opts []kgo.Opt, topic string, fn func(*kgo.Record)) {
 	t.Helper()
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -330,7 +308,7 @@ func consumeAvailable(ctx context.Context, t *testing.T, opts []kgo.Opt, topic, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	pending := map[int32]int64{}
+	pending := map[int32]int64{} // partition -> last offset still to reach
 	ends.Each(func(o kadm.ListedOffset) {
 		if o.Offset > 0 {
 			pending[o.Partition] = o.Offset - 1
@@ -346,7 +324,6 @@ func consumeAvailable(ctx context.Context, t *testing.T, opts []kgo.Opt, topic, 
 		t.Fatal(err)
 	}
 	defer rd.Close()
-	var out []*kgo.Record
 	for len(pending) > 0 {
 		fs := rd.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -356,10 +333,9 @@ func consumeAvailable(ctx context.Context, t *testing.T, opts []kgo.Opt, topic, 
 			if last, ok := pending[r.Partition]; ok && r.Offset >= last {
 				delete(pending, r.Partition)
 			}
-			if !r.Attrs.IsControl() && bytes.Contains(r.Value, []byte(nonce)) {
-				out = append(out, r)
+			if !r.Attrs.IsControl() {
+				fn(r)
 			}
 		})
 	}
-	return out
 }
