@@ -15,9 +15,14 @@ import (
 	"github.com/stockflow/stockflow/models/forecast"
 )
 
-// dataDir is <repo>/../shared/data, found from this file's location.
+// dataDir is STOCKFLOW_DATASET_DIR, else <repo>/../shared/data found from
+// this file's location: the order internal/dataset.Resolve uses (models/
+// may not import it).
 func dataDir(t *testing.T) string {
 	t.Helper()
+	if dir := os.Getenv("STOCKFLOW_DATASET_DIR"); dir != "" {
+		return dir
+	}
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
 		t.Fatal("cannot locate the test file")

@@ -14,15 +14,20 @@ import (
 	"github.com/stockflow/stockflow/models/forecast"
 )
 
-// loadM5Tiny reads <repo>/../shared/data/m5_tiny/sales_wide.csv: 280 daily
-// series d_1..d_1913.
+// loadM5Tiny reads m5_tiny/sales_wide.csv (280 daily series d_1..d_1913)
+// from STOCKFLOW_DATASET_DIR, else <repo>/../shared/data: the order
+// internal/dataset.Resolve uses (models/ may not import it).
 func loadM5Tiny(t *testing.T) [][]float64 {
 	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the test file")
+	dir := os.Getenv("STOCKFLOW_DATASET_DIR")
+	if dir == "" {
+		_, file, _, ok := runtime.Caller(0)
+		if !ok {
+			t.Fatal("cannot locate the test file")
+		}
+		dir = filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "data")
 	}
-	path := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "data", "m5_tiny", "sales_wide.csv")
+	path := filepath.Join(dir, "m5_tiny", "sales_wide.csv")
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatalf("M5 data missing: %s: %v", path, err)
