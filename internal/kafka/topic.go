@@ -21,6 +21,7 @@ const (
 	TopicOrders    = event.TopicOrders
 	TopicCampaigns = event.TopicCampaigns
 	TopicDLQ       = event.TopicDLQ
+	TopicWindows   = event.TopicWindows
 	// TopicAccepted holds every input event that passed validation and
 	// deduplication, byte for byte, in the partition of its input record,
 	// with headers saying how the ledger applied it. It is the canonical
@@ -80,7 +81,7 @@ func (c TopicsConfig) Specs() []TopicSpec {
 		"retention.ms":   strconv.FormatInt(ret.Milliseconds(), 10),
 	}
 	var specs []TopicSpec
-	for _, t := range []string{TopicSales, TopicStock, TopicOrders, TopicCampaigns, TopicDLQ, TopicAccepted, TopicReorders, TopicRouting, TopicForecasts} {
+	for _, t := range []string{TopicSales, TopicStock, TopicOrders, TopicCampaigns, TopicDLQ, TopicAccepted, TopicWindows, TopicReorders, TopicRouting, TopicForecasts} {
 		specs = append(specs, TopicSpec{Name: t, Partitions: p, Configs: events})
 	}
 	// The stock changelog is compact only: a ledger must never expire, and
