@@ -96,10 +96,14 @@ func knownWarehouses(ctx context.Context, st store.Store, extra []string) (map[e
 func process(ctx context.Context, s config.Settings, kc kafka.Config, st store.Store, known map[event.WarehouseID]struct{}, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	grace, idle := s.StockTimes()
 	proc, err := stock.New(stock.Config{
 		Kafka:           kc,
 		TransactionalID: "stockflow-stock-" + s.InstanceID,
+		GroupInstanceID: "stockflow-stock-" + s.InstanceID,
 		Checker:         event.Checker{Warehouses: known, MaxFuture: s.MaxFuture.Std()},
+		Grace:           grace,
+		IdleFlush:       idle,
 	}, log.With("component", "stock"), stock.NewMetrics(reg))
 	if err != nil {
 		return err

@@ -186,10 +186,14 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	grace, idle := s.StockTimes()
 	proc, err := stock.New(stock.Config{
 		Kafka:           kc,
 		TransactionalID: "stockflow-stock-" + cmp.Or(s.InstanceID, "0"),
+		GroupInstanceID: "stockflow-stock-" + cmp.Or(s.InstanceID, "0"),
 		Checker:         event.Checker{Warehouses: known, MaxFuture: s.MaxFuture.Std()},
+		Grace:           grace,
+		IdleFlush:       idle,
 	}, log.With("component", "stock"), stock.NewMetrics(reg))
 	if err != nil {
 		return err

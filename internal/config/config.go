@@ -39,6 +39,12 @@ type Settings struct {
 	Warehouses []string `json:"warehouses"`
 	// MaxFuture is the accepted clock skew of event timestamps.
 	MaxFuture Duration `json:"max_future"`
+	// WindowGrace is how long after its end an event-time window still
+	// takes events before its final result; later sales become corrections.
+	WindowGrace Duration `json:"window_grace"`
+	// IdleFlush is how long a caught-up partition may see no records before
+	// the wall clock closes its windows; 0 disables.
+	IdleFlush Duration `json:"idle_flush"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string     `json:"log_level"`
 	Kafka    kafka.SASL `json:"kafka_sasl"`
@@ -49,13 +55,15 @@ type Settings struct {
 // Defaults returns the built-in settings.
 func Defaults() Settings {
 	return Settings{
-		Data:       "./stockflow-data",
-		Database:   "stockflow",
-		HTTP:       "127.0.0.1:8686",
-		Partitions: 6,
-		MaxFuture:  Duration(time.Hour),
-		LogLevel:   "info",
-		Shutdown:   Duration(60 * time.Second),
+		Data:        "./stockflow-data",
+		Database:    "stockflow",
+		HTTP:        "127.0.0.1:8686",
+		Partitions:  6,
+		MaxFuture:   Duration(time.Hour),
+		WindowGrace: Duration(time.Hour),
+		IdleFlush:   Duration(30 * time.Second),
+		LogLevel:    "info",
+		Shutdown:    Duration(60 * time.Second),
 	}
 }
 
@@ -79,6 +87,9 @@ func (s Settings) Validate() error {
 	}
 	if s.Partitions <= 0 {
 		return errors.New("config: partitions must be positive")
+	}
+	if s.WindowGrace < 0 || s.IdleFlush < 0 {
+		return errors.New("config: window_grace and idle_flush must not be negative")
 	}
 	switch s.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -112,6 +123,7 @@ func (s *Settings) LoadFile(path string) error {
 var Env = []string{
 	"STOCKFLOW_DATA", "STOCKFLOW_BROKERS", "STOCKFLOW_CLICKHOUSE", "STOCKFLOW_DATABASE", "STOCKFLOW_HTTP",
 	"STOCKFLOW_PARTITIONS", "STOCKFLOW_INSTANCE_ID", "STOCKFLOW_WAREHOUSES", "STOCKFLOW_LOG_LEVEL",
+	"STOCKFLOW_WINDOW_GRACE", "STOCKFLOW_IDLE_FLUSH",
 	"STOCKFLOW_KAFKA_SASL_MECHANISM", "STOCKFLOW_KAFKA_SASL_USER", "STOCKFLOW_KAFKA_SASL_PASSWORD",
 	"STOCKFLOW_KAFKA_SASL_PASSWORD_FILE", "STOCKFLOW_KAFKA_TLS", "STOCKFLOW_KAFKA_TLS_CA",
 	"STOCKFLOW_KAFKA_TLS_CERT", "STOCKFLOW_KAFKA_TLS_KEY",
@@ -153,6 +165,15 @@ func (s *Settings) ApplyEnv(lookup func(string) (string, bool)) error {
 	}
 	if v, ok := get("STOCKFLOW_LOG_LEVEL"); ok {
 		s.LogLevel = v
+	}
+	for name, dst := range map[string]*Duration{"STOCKFLOW_WINDOW_GRACE": &s.WindowGrace, "STOCKFLOW_IDLE_FLUSH": &s.IdleFlush} {
+		if v, ok := get(name); ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("config: %s: %w", name, err)
+			}
+			*dst = Duration(d)
+		}
 	}
 	if v, ok := get("STOCKFLOW_KAFKA_SASL_MECHANISM"); ok {
 		s.Kafka.Mechanism = v
@@ -238,3 +259,16 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 
 // Std returns the time.Duration.
 func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// StockTimes returns the window grace and idle flush in the stock
+// pipeline's terms, where zero means "default" and negative "none".
+func (s Settings) StockTimes() (grace, idle time.Duration) {
+	grace, idle = s.WindowGrace.Std(), s.IdleFlush.Std()
+	if grace == 0 {
+		grace = -1
+	}
+	if idle == 0 {
+		idle = -1
+	}
+	return grace, idle
+}

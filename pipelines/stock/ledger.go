@@ -144,10 +144,3 @@ func (l *Level) ApplyCount(ts int64, id string, qty, horizon int64) (Outcome, in
 	l.recompute()
 	return Applied, l.OnHand - before
 }
-
-// clone returns a deep copy, used to undo an aborted transaction.
-func (l *Level) clone() *Level {
-	c := *l
-	c.Pending = append([]delta(nil), l.Pending...)
-	return &c
-}

@@ -6,14 +6,17 @@ import (
 
 // Metrics are the pipeline's Prometheus instruments.
 type Metrics struct {
-	In        *prometheus.CounterVec // by topic
-	Accepted  *prometheus.CounterVec // by event type
-	DLQ       *prometheus.CounterVec // by reason
-	Commits   prometheus.Counter
-	Aborts    prometheus.Counter
-	Restores  prometheus.Counter
-	Keys      prometheus.Gauge
-	BatchSize prometheus.Histogram
+	In          *prometheus.CounterVec // by topic
+	Accepted    *prometheus.CounterVec // by event type
+	DLQ         *prometheus.CounterVec // by reason
+	Commits     prometheus.Counter
+	Aborts      prometheus.Counter
+	Restores    prometheus.Counter
+	Keys        prometheus.Gauge
+	BatchSize   prometheus.Histogram
+	Windows     *prometheus.CounterVec // by size and kind
+	LateEvents  *prometheus.CounterVec // by size
+	IdleFlushes prometheus.Counter
 }
 
 // NewMetrics creates the instruments and registers them with reg (which may
@@ -45,9 +48,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "stockflow_stock_batch_records", Help: "Records per transaction.",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 10),
 		}),
+		Windows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stockflow_stock_window_results_total", Help: "Window results emitted to stockflow.windows.v1, by size and kind (final, correction).",
+		}, []string{"size", "kind"}),
+		LateEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "stockflow_stock_window_late_events_total", Help: "Sales that arrived after their window closed (beyond grace): applied to the ledger and emitted as corrections, by window size.",
+		}, []string{"size"}),
+		IdleFlushes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "stockflow_stock_idle_flushes_total", Help: "Transactions that closed windows on the wall clock because partitions were idle.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.In, m.Accepted, m.DLQ, m.Commits, m.Aborts, m.Restores, m.Keys, m.BatchSize)
+		reg.MustRegister(m.In, m.Accepted, m.DLQ, m.Commits, m.Aborts, m.Restores, m.Keys, m.BatchSize,
+			m.Windows, m.LateEvents, m.IdleFlushes)
 	}
 	return m
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -44,6 +45,21 @@ type Config struct {
 	Horizon time.Duration
 	// MaxPollRecords bounds one transaction; default 20000.
 	MaxPollRecords int
+	// GroupInstanceID, when set, makes this instance a static group member
+	// (KIP-345): restarted with the same id it takes its partitions back at
+	// once instead of after the session timeout. Unique per instance.
+	GroupInstanceID string
+	// Grace is how long after its end a window still accepts events before
+	// its final result is emitted; later events become corrections.
+	// Default 1 hour; negative means zero.
+	Grace time.Duration
+	// IdleFlush is how long a partition may see no records before the wall
+	// clock, instead of its stream time, closes its windows, so quiet
+	// partitions still emit final results. Default 30 s; negative disables.
+	IdleFlush time.Duration
+	// Workers bounds the partitions processed in parallel within one
+	// transaction; default GOMAXPROCS.
+	Workers int
 	// Now is the wall clock for the future-timestamp check; default time.Now.
 	Now func() time.Time
 }
@@ -56,8 +72,8 @@ func (c Config) Validate() error {
 	if err := c.Checker.Validate(); err != nil {
 		return fmt.Errorf("stock: %w", err)
 	}
-	if c.DedupWindow < 0 || c.Horizon < 0 || c.MaxPollRecords < 0 {
-		return errors.New("stock: negative window, horizon or poll size")
+	if c.DedupWindow < 0 || c.Horizon < 0 || c.MaxPollRecords < 0 || c.Workers < 0 {
+		return errors.New("stock: negative window, horizon, poll size or workers")
 	}
 	return nil
 }
@@ -78,6 +94,18 @@ func (c *Config) defaults() {
 	if c.MaxPollRecords == 0 {
 		c.MaxPollRecords = 20000
 	}
+	switch {
+	case c.Grace == 0:
+		c.Grace = time.Hour
+	case c.Grace < 0:
+		c.Grace = 0
+	}
+	if c.IdleFlush == 0 {
+		c.IdleFlush = 30 * time.Second
+	}
+	if c.Workers <= 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -93,14 +121,18 @@ type partition struct {
 	// backlog), the correction horizon follows the lagging one, so deltas
 	// are not folded before that topic's counts can still be placed.
 	topicTime map[string]int64
+	win       *windows
 	swept     int64    // stream time of the last dedup sweep
 	forgotten []string // evicted event ids to tombstone in the changelog
+	// active is the wall time of the last record (or the restore); the
+	// idle flush measures from it. Not part of the changelog.
+	active time.Time
 }
 
-func newPartition() *partition {
+func newPartition(grace time.Duration) *partition {
 	return &partition{
 		levels: make(map[Key]*Level), seen: make(map[string]int64),
-		topicTime: make(map[string]int64),
+		topicTime: make(map[string]int64), win: newWindows(grace),
 	}
 }
 
@@ -136,6 +168,8 @@ type Stats struct {
 	Commits   uint64 `json:"transactions_committed"`
 	Aborts    uint64 `json:"transactions_aborted"`
 	Restoring int    `json:"partitions_restoring"`
+	Windows   uint64 `json:"windows_emitted"`
+	Late      uint64 `json:"window_late_events"`
 }
 
 // Processor runs the stock pipeline. Create it with New and call Run.
@@ -151,15 +185,22 @@ type Processor struct {
 	mu      sync.Mutex
 	parts   map[int32]*partition
 	pending map[int32]bool // assigned, not yet restored
+	// progress is, per partition and input topic, how far this instance
+	// has consumed and where the committed end of the log was at the last
+	// fetch. Only a partition caught up on every input is idle; a stalled
+	// consumer or a rewind after an abort is not. Kept across restores.
+	progress map[int32]map[string]fetchPos
 
 	// Counters resolved once: a label lookup per record is measurable.
 	inByTopic      map[string]prometheus.Counter
 	acceptedByType [event.TypeCampaign + 1]prometheus.Counter
+	windowsBy      map[string]prometheus.Counter // size/kind
+	lateBy         [len(windowSizes)]prometheus.Counter
 
-	in, accepted, dlq, commits, aborts atomic.Uint64
-	keys                               atomic.Int64
-	restoring                          atomic.Int64
-	closeOnce                          sync.Once
+	in, accepted, dlq, commits, aborts, windows, late atomic.Uint64
+	keys                                              atomic.Int64
+	restoring                                         atomic.Int64
+	closeOnce                                         sync.Once
 }
 
 // New creates the processor and its Kafka session.
@@ -178,13 +219,21 @@ func New(cfg Config, log *slog.Logger, m *Metrics) (*Processor, error) {
 		cfg: cfg, log: log, metrics: m,
 		parts:     make(map[int32]*partition),
 		pending:   make(map[int32]bool),
+		progress:  make(map[int32]map[string]fetchPos),
 		inByTopic: make(map[string]prometheus.Counter),
+		windowsBy: make(map[string]prometheus.Counter),
 	}
 	for _, t := range kafka.InputTopics {
 		p.inByTopic[t] = m.In.WithLabelValues(t)
 	}
 	for t := range p.acceptedByType {
 		p.acceptedByType[t] = m.Accepted.WithLabelValues(event.Type(t).String())
+	}
+	for i, sz := range windowSizes {
+		p.lateBy[i] = m.LateEvents.WithLabelValues(sz.name)
+		for _, k := range []event.WindowKind{event.WindowFinal, event.WindowCorrection} {
+			p.windowsBy[sz.name+"/"+string(k)] = m.Windows.WithLabelValues(sz.name, string(k))
+		}
 	}
 	opts, err := cfg.Kafka.Opts()
 	if err != nil {
@@ -203,6 +252,9 @@ func New(cfg Config, log *slog.Logger, m *Metrics) (*Processor, error) {
 		kgo.OnPartitionsRevoked(p.onRevoked),
 		kgo.OnPartitionsLost(p.onRevoked),
 	)
+	if cfg.GroupInstanceID != "" {
+		opts = append(opts, kgo.InstanceID(cfg.GroupInstanceID))
+	}
 	sess, err := kgo.NewGroupTransactSession(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("stock: create transact session: %w", err)
@@ -229,22 +281,34 @@ func (p *Processor) onAssigned(_ context.Context, _ *kgo.Client, assigned map[st
 // onRevoked drops the state of revoked or lost partitions. Their committed
 // state lives in the changelog; whoever gets them next restores it. The
 // range balancer moves a partition number of every input topic together.
+// It never ends a transaction: the session aborts the one in hand itself.
 func (p *Processor) onRevoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, ps := range revoked {
 		for _, part := range ps {
-			if st, ok := p.parts[part]; ok {
-				p.keys.Add(-int64(len(st.levels)))
-				delete(p.parts, part)
-			}
-			if p.pending[part] {
-				delete(p.pending, part)
-				p.restoring.Add(-1)
-			}
+			p.dropLocked(part, false)
+			delete(p.progress, part)
 		}
 	}
 	p.metrics.Keys.Set(float64(p.keys.Load()))
+}
+
+// dropLocked forgets a partition's in-memory state; with restore, it is
+// marked for restoration from the changelog. Called with p.mu held.
+func (p *Processor) dropLocked(part int32, restore bool) {
+	if st, ok := p.parts[part]; ok {
+		p.keys.Add(-int64(len(st.levels)))
+		delete(p.parts, part)
+	}
+	switch {
+	case restore && !p.pending[part]:
+		p.pending[part] = true
+		p.restoring.Add(1)
+	case !restore && p.pending[part]:
+		delete(p.pending, part)
+		p.restoring.Add(-1)
+	}
 }
 
 // Ready reports whether every assigned partition is restored, and how many
@@ -259,134 +323,323 @@ func (p *Processor) Stats() Stats {
 	return Stats{
 		In: p.in.Load(), Accepted: p.accepted.Load(), DLQ: p.dlq.Load(),
 		Keys: int(p.keys.Load()), Commits: p.commits.Load(), Aborts: p.aborts.Load(),
-		Restoring: int(p.restoring.Load()),
+		Restoring: int(p.restoring.Load()), Windows: p.windows.Load(), Late: p.late.Load(),
 	}
 }
 
 // Run consumes, applies and produces until ctx is done. Each poll is one
-// transaction: outputs, changelog and input offsets commit together, or
-// the batch's state changes are rolled back.
+// transaction: outputs, changelog and input offsets commit together. When
+// a transaction aborts, the state of its partitions is dropped and
+// restored from the changelog, so memory is never ahead of Kafka.
 func (p *Processor) Run(ctx context.Context) error {
 	defer p.Close()
+	wait := time.Duration(0)
+	if p.cfg.IdleFlush > 0 {
+		wait = min(max(p.cfg.IdleFlush/4, 100*time.Millisecond), 5*time.Second)
+	}
 	for {
-		fetches := p.sess.PollRecords(ctx, p.cfg.MaxPollRecords)
-		if ctx.Err() != nil {
-			return nil
+		if err := p.restorePending(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
 		}
-		if fetches.IsClientClosed() {
+		pctx, cancel := ctx, context.CancelFunc(func() {})
+		if wait > 0 {
+			pctx, cancel = context.WithTimeout(ctx, wait)
+		}
+		fetches := p.sess.PollRecords(pctx, p.cfg.MaxPollRecords)
+		cancel()
+		if ctx.Err() != nil || fetches.IsClientClosed() {
 			return nil
 		}
 		fetches.EachError(func(t string, part int32, err error) {
-			p.log.Warn("fetch error", "topic", t, "partition", part, "err", err)
+			if !errors.Is(err, context.DeadlineExceeded) {
+				p.log.Warn("fetch error", "topic", t, "partition", part, "err", err)
+			}
 		})
-		if fetches.NumRecords() == 0 {
-			continue
-		}
 		// A transaction in hand finishes even when ctx is cancelled
 		// (shutdown phase one: stop polling, finish and commit).
-		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		err := p.transact(tctx, fetches)
-		cancel()
-		if err != nil {
-			return err
+		if fetches.NumRecords() > 0 {
+			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			err := p.transact(tctx, fetches)
+			cancel()
+			if err != nil {
+				return err
+			}
+		}
+		if wait > 0 {
+			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			p.idleFlush(tctx)
+			cancel()
 		}
 	}
 }
 
-// batch collects one transaction's undo log and outputs.
-type batch struct {
-	undoLevels map[int32]map[Key]*Level // nil value: key did not exist
-	undoStream map[int32]int64
-	undoTopics map[int32]map[string]int64
-	addedSeen  map[int32][]string
-	dirty      map[int32]map[Key]*Level
-	produced   int
-	firstErr   atomic.Pointer[error]
-	wg         sync.WaitGroup
+// restorePending restores, before polling, the partitions assigned (or
+// whose transaction aborted) since the last round, so readiness does not
+// wait for their next record.
+func (p *Processor) restorePending(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for part := range p.pending {
+		if _, err := p.partitionState(ctx, part); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// task is one partition's share of a transaction. Tasks run in parallel:
+// each touches only its partition's state.
+type task struct {
+	part   int32
+	st     *partition
+	queues map[string][]*kgo.Record
+	rewind map[string]map[int32]kgo.EpochOffset
+	dirty  map[Key]*Level
+	n      int
+}
+
+// txn collects one transaction's produce results.
+type txn struct {
+	firstErr atomic.Pointer[error]
+	wg       sync.WaitGroup
 }
 
 func (p *Processor) transact(ctx context.Context, fetches kgo.Fetches) error {
 	if err := p.sess.Begin(); err != nil {
 		return fmt.Errorf("stock: begin transaction: %w", err)
 	}
-	b := &batch{
-		undoLevels: make(map[int32]map[Key]*Level),
-		undoStream: make(map[int32]int64),
-		undoTopics: make(map[int32]map[string]int64),
-		addedSeen:  make(map[int32][]string),
-		dirty:      make(map[int32]map[Key]*Level),
-	}
 	now := p.cfg.Now()
-	n := 0
-	tasks := make(map[int32]map[string][]*kgo.Record)
+	wall := time.Now()
+	byPart := make(map[int32]*task)
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		if len(fp.Records) == 0 {
 			return
 		}
-		t := tasks[fp.Partition]
+		t := byPart[fp.Partition]
 		if t == nil {
-			t = make(map[string][]*kgo.Record)
-			tasks[fp.Partition] = t
+			t = &task{part: fp.Partition, queues: make(map[string][]*kgo.Record),
+				rewind: make(map[string]map[int32]kgo.EpochOffset), dirty: make(map[Key]*Level)}
+			byPart[fp.Partition] = t
 		}
-		t[fp.Topic] = fp.Records
+		t.queues[fp.Topic] = fp.Records
 	})
-	rewind := make(map[string]map[int32]kgo.EpochOffset)
+	p.mu.Lock()
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if len(fp.Records) > 0 {
+			p.noteProgress(fp.Partition, fp.Topic, fp.Records[len(fp.Records)-1].Offset+1, fp.LastStableOffset, fp.HighWatermark)
+		}
+	})
+	p.mu.Unlock()
+	tasks := make([]*task, 0, len(byPart))
+	for _, t := range byPart {
+		tasks = append(tasks, t)
+	}
+	tx := &txn{}
 	p.mu.Lock()
 	var restoreErr error
-	for part, queues := range tasks {
-		st, err := p.partitionState(ctx, part)
+	for _, t := range tasks {
+		st, err := p.partitionState(ctx, t.part)
 		if err != nil {
 			restoreErr = err
 			break
 		}
-		if _, ok := b.undoStream[part]; !ok {
-			b.undoStream[part] = st.streamTime
-			b.undoTopics[part] = maps.Clone(st.topicTime)
-		}
-		for _, r := range mergeByTime(queues, rewind) {
-			n++
-			p.process(ctx, b, st, r, now)
-		}
+		t.st = st
 	}
-	if restoreErr == nil && len(rewind) > 0 {
-		// Records held back to keep the inputs in time order are fetched
-		// again; the transaction commits offsets only up to them.
-		p.sess.Client().SetOffsets(rewind)
-	}
+	n := 0
 	if restoreErr == nil {
-		p.emitState(ctx, b)
+		p.parallel(tasks, func(t *task) {
+			for _, r := range mergeByTime(t.queues, t.rewind) {
+				t.n++
+				p.process(ctx, tx, t, r, now)
+			}
+			t.st.active = wall
+			p.emitState(ctx, tx, t)
+		})
+		rewind := make(map[string]map[int32]kgo.EpochOffset)
+		for _, t := range tasks {
+			n += t.n
+			for topic, ps := range t.rewind {
+				if rewind[topic] == nil {
+					rewind[topic] = make(map[int32]kgo.EpochOffset)
+				}
+				maps.Copy(rewind[topic], ps)
+			}
+		}
+		for topic, ps := range rewind {
+			for part, eo := range ps {
+				if pos, ok := p.progress[part][topic]; ok {
+					pos.consumed = eo.Offset
+					p.progress[part][topic] = pos
+				}
+			}
+		}
+		if len(rewind) > 0 {
+			// Records held back to keep the inputs in time order are
+			// fetched again; the transaction commits offsets only up to
+			// them.
+			p.sess.Client().SetOffsets(rewind)
+		}
 	}
+	p.metrics.Keys.Set(float64(p.keys.Load()))
 	p.mu.Unlock()
 	p.metrics.BatchSize.Observe(float64(n))
+	return p.end(ctx, tx, tasks, restoreErr)
+}
 
+// parallel runs fn for every task on at most cfg.Workers goroutines.
+func (p *Processor) parallel(tasks []*task, fn func(*task)) {
+	if len(tasks) == 1 || p.cfg.Workers == 1 {
+		for _, t := range tasks {
+			fn(t)
+		}
+		return
+	}
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	for range min(p.cfg.Workers, len(tasks)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(tasks) {
+					return
+				}
+				fn(tasks[i])
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// end commits the transaction, or aborts it when producing failed (or
+// fail is set) and drops the state of its partitions.
+func (p *Processor) end(ctx context.Context, tx *txn, tasks []*task, fail error) error {
 	try := kgo.TryCommit
-	if restoreErr != nil {
+	if fail != nil {
 		try = kgo.TryAbort
 	}
-	b.wg.Wait()
-	if e := b.firstErr.Load(); e != nil {
+	tx.wg.Wait()
+	if e := tx.firstErr.Load(); e != nil {
 		p.log.Warn("produce failed; aborting transaction", "err", *e)
 		try = kgo.TryAbort
 	}
 	committed, err := p.sess.End(ctx, try)
+	p.mu.Lock()
 	if !committed {
-		p.rollback(b)
+		// Kafka Streams does the same under exactly-once: the aborted
+		// changes are undone by restoring what the changelog committed.
+		for _, t := range tasks {
+			if _, ok := p.parts[t.part]; ok || p.pending[t.part] {
+				p.dropLocked(t.part, true)
+			}
+			for topic := range t.queues { // these records are fetched again
+				if pos, ok := p.progress[t.part][topic]; ok {
+					pos.consumed = -1
+					p.progress[t.part][topic] = pos
+				}
+			}
+		}
 		p.aborts.Add(1)
 		p.metrics.Aborts.Inc()
 	} else {
 		p.commits.Add(1)
 		p.metrics.Commits.Inc()
-		p.housekeep(b)
+		for _, t := range tasks {
+			if p.parts[t.part] == t.st {
+				p.housekeep(t.st)
+			}
+		}
 	}
-	if restoreErr != nil {
-		return restoreErr
+	p.metrics.Keys.Set(float64(p.keys.Load()))
+	p.mu.Unlock()
+	if fail != nil {
+		return fail
 	}
 	if err != nil {
-		// The session aborts and rewinds to the committed offsets; the
-		// next poll re-processes the batch against rolled-back state.
+		// The session aborted and rewinds to the committed offsets; the
+		// next poll re-processes the batch against restored state.
 		p.log.Warn("end transaction", "err", err, "committed", committed)
 	}
 	return nil
+}
+
+// idleFlush closes, on the wall clock, the windows of partitions that have
+// seen no records for cfg.IdleFlush, in a transaction of its own.
+func (p *Processor) idleFlush(ctx context.Context) {
+	wall := time.Now()
+	nowMS := p.cfg.Now().UnixMilli()
+	p.mu.Lock()
+	var tasks []*task
+	for part, st := range p.parts {
+		w := st.win
+		if wall.Sub(st.active) < p.cfg.IdleFlush || nowMS <= w.closeTime || !p.caughtUp(part) ||
+			(len(w.open) == 0 && len(w.outages) == 0) ||
+			floorTo(nowMS-w.grace, hourMS) == floorTo(w.closeTime-w.grace, hourMS) {
+			continue
+		}
+		tasks = append(tasks, &task{part: part, st: st, dirty: map[Key]*Level{}})
+	}
+	p.mu.Unlock()
+	if len(tasks) == 0 {
+		return
+	}
+	if err := p.sess.Begin(); err != nil {
+		p.log.Warn("idle flush: begin transaction", "err", err)
+		return
+	}
+	tx := &txn{}
+	p.mu.Lock()
+	live := tasks[:0]
+	for _, t := range tasks {
+		if p.parts[t.part] != t.st {
+			continue // revoked meanwhile
+		}
+		t.st.win.advance(nowMS)
+		t.st.active = wall
+		p.emitState(ctx, tx, t)
+		live = append(live, t)
+	}
+	p.mu.Unlock()
+	p.metrics.IdleFlushes.Inc()
+	if err := p.end(ctx, tx, live, nil); err != nil {
+		p.log.Warn("idle flush", "err", err)
+	}
+}
+
+// fetchPos is one input partition's consumption progress.
+type fetchPos struct {
+	consumed int64 // offset after the last record processed; -1 after a rewind
+	end      int64 // last stable offset (or high watermark) at the last fetch
+}
+
+// noteProgress records a fetch of topic's partition part. Called with p.mu
+// held.
+func (p *Processor) noteProgress(part int32, topic string, consumed, lso, hwm int64) {
+	end := lso
+	if end < 0 {
+		end = hwm
+	}
+	m := p.progress[part]
+	if m == nil {
+		m = make(map[string]fetchPos)
+		p.progress[part] = m
+	}
+	m[topic] = fetchPos{consumed: consumed, end: end}
+}
+
+// caughtUp reports whether part had consumed every input to the committed
+// end of its log at the last fetch. One offset of slack allows for the
+// commit marker that ends a transactional producer's log, which a
+// read_committed consumer never sees as a record. Called with p.mu held.
+func (p *Processor) caughtUp(part int32) bool {
+	for _, pos := range p.progress[part] {
+		if pos.consumed < 0 || pos.end-pos.consumed > 1 {
+			return false
+		}
+	}
+	return true
 }
 
 // partitionState returns the state of part, restoring it from the
@@ -399,6 +652,7 @@ func (p *Processor) partitionState(ctx context.Context, part int32) (*partition,
 	if err != nil {
 		return nil, fmt.Errorf("stock: restore partition %d: %w", part, err)
 	}
+	st.active = time.Now()
 	p.parts[part] = st
 	if p.pending[part] {
 		delete(p.pending, part)
@@ -416,8 +670,9 @@ var topicType = map[string]event.Type{
 	kafka.TopicCampaigns: event.TypeCampaign,
 }
 
-// process applies one record. Called with p.mu held.
-func (p *Processor) process(ctx context.Context, b *batch, st *partition, r *kgo.Record, now time.Time) {
+// process applies one record to its task's partition.
+func (p *Processor) process(ctx context.Context, tx *txn, t *task, r *kgo.Record, now time.Time) {
+	st := t.st
 	p.in.Add(1)
 	if c := p.inByTopic[r.Topic]; c != nil {
 		c.Inc()
@@ -426,7 +681,7 @@ func (p *Processor) process(ctx context.Context, b *batch, st *partition, r *kgo
 	}
 	typ := topicType[r.Topic]
 	if err := p.cfg.Checker.CheckSize(len(r.Value)); err != nil {
-		p.deadLetter(ctx, b, r, typ, err)
+		p.deadLetter(ctx, tx, r, typ, err)
 		return
 	}
 	var (
@@ -464,11 +719,11 @@ func (p *Processor) process(ctx context.Context, b *batch, st *partition, r *kgo
 		err = &event.Error{Reason: event.ReasonInvalidValue, Msg: "record from unexpected topic " + r.Topic}
 	}
 	if err != nil {
-		p.deadLetter(ctx, b, r, typ, err)
+		p.deadLetter(ctx, tx, r, typ, err)
 		return
 	}
 	if _, dup := st.seen[id]; dup {
-		p.deadLetter(ctx, b, r, typ, &event.Error{Reason: event.ReasonDuplicateEvent, Field: "event_id",
+		p.deadLetter(ctx, tx, r, typ, &event.Error{Reason: event.ReasonDuplicateEvent, Field: "event_id",
 			Msg: "event_id " + id + " was already accepted within the deduplication window"})
 		return
 	}
@@ -486,7 +741,7 @@ func (p *Processor) process(ctx context.Context, b *batch, st *partition, r *kgo
 		} else {
 			key = Key{SKU: stk.SKU, Warehouse: stk.Warehouse}
 		}
-		lv := p.level(b, st, r.Partition, key)
+		lv := p.level(t, key)
 		horizon := st.horizon(p.cfg.Horizon)
 		var (
 			out Outcome
@@ -501,7 +756,7 @@ func (p *Processor) process(ctx context.Context, b *batch, st *partition, r *kgo
 			out, d = lv.ApplyDelta(tsMS, stk.Kind.Delta(stk.Qty), horizon)
 		}
 		if out == TooLate {
-			p.deadLetter(ctx, b, r, typ, &event.Error{Reason: ReasonLateCount, Field: "ts",
+			p.deadLetter(ctx, tx, r, typ, &event.Error{Reason: ReasonLateCount, Field: "ts",
 				Msg: fmt.Sprintf("count at %s is older than a delta at %s already folded beyond the %s correction horizon",
 					ts.UTC().Format(time.RFC3339), time.UnixMilli(lv.FoldedMaxTS).UTC().Format(time.RFC3339), p.cfg.Horizon)})
 			return
@@ -515,20 +770,27 @@ func (p *Processor) process(ctx context.Context, b *batch, st *partition, r *kgo
 			kgo.RecordHeader{Key: event.HeaderOnHand, Value: strconv.AppendInt(nil, lv.OnHand, 10)},
 			kgo.RecordHeader{Key: event.HeaderOutcome, Value: []byte(outcome)},
 		)
+		if typ == event.TypeSale {
+			// Demand is what was sold, whatever the ledger made of it.
+			st.win.addSale(key, tsMS, sale.Qty, float64(sale.Qty)*sale.UnitPrice)
+		}
+		st.win.available(key, lv.LastEventTS, lv.Available)
 	}
 	st.seen[id] = tsMS
-	b.addedSeen[r.Partition] = append(b.addedSeen[r.Partition], id)
-	if tsMS > st.streamTime {
-		st.streamTime = tsMS
-	}
+	st.streamTime = max(st.streamTime, tsMS)
 	if isLedg && tsMS > st.topicTime[r.Topic] {
 		st.topicTime[r.Topic] = tsMS
+		if typ == event.TypeSale {
+			// Windows count sales, so the sales topic's time closes them:
+			// another topic fetched ahead must not make sales late.
+			st.win.advance(tsMS)
+		}
 	}
-	p.produce(ctx, b, &kgo.Record{
+	p.produce(ctx, tx, &kgo.Record{
 		Topic: kafka.TopicAccepted, Partition: r.Partition, Key: r.Key, Value: r.Value,
 		Headers: headers,
 	})
-	p.produce(ctx, b, &kgo.Record{
+	p.produce(ctx, tx, &kgo.Record{
 		Topic: kafka.TopicStockChangelog, Partition: r.Partition,
 		Key:   []byte(event.ChangelogSeenPrefix + id),
 		Value: strconv.AppendInt(nil, tsMS, 10),
@@ -537,82 +799,78 @@ func (p *Processor) process(ctx context.Context, b *batch, st *partition, r *kgo
 	p.acceptedByType[typ].Inc()
 }
 
-// level returns the ledger of key, saving its prior state in the undo log
-// the first time the batch touches it.
-func (p *Processor) level(b *batch, st *partition, part int32, key Key) *Level {
-	lv, ok := st.levels[key]
-	undo := b.undoLevels[part]
-	if undo == nil {
-		undo = make(map[Key]*Level)
-		b.undoLevels[part] = undo
-	}
-	if _, saved := undo[key]; !saved {
-		if ok {
-			undo[key] = lv.clone()
-		} else {
-			undo[key] = nil
-		}
-	}
+// level returns the ledger of key, creating it, and marks it changed.
+func (p *Processor) level(t *task, key Key) *Level {
+	lv, ok := t.st.levels[key]
 	if !ok {
 		lv = &Level{SKU: key.SKU, Warehouse: key.Warehouse}
-		st.levels[key] = lv
+		t.st.levels[key] = lv
 		p.keys.Add(1)
 	}
-	d := b.dirty[part]
-	if d == nil {
-		d = make(map[Key]*Level)
-		b.dirty[part] = d
-	}
-	d[key] = lv
+	t.dirty[key] = lv
 	return lv
 }
 
-// emitState writes the batch's changed ledgers and stream times to the
-// changelog. Called with p.mu held.
-func (p *Processor) emitState(ctx context.Context, b *batch) {
-	for part, keys := range b.dirty {
-		for key, lv := range keys {
-			v, err := json.Marshal(lv)
-			if err != nil { // cannot happen for these types; abort if it does
-				e := fmt.Errorf("encode ledger %s: %w", key, err)
-				b.firstErr.CompareAndSwap(nil, &e)
-				continue
-			}
-			p.produce(ctx, b, &kgo.Record{
-				Topic: kafka.TopicStockChangelog, Partition: part,
-				Key: []byte(event.ChangelogLevelPrefix + key.String()), Value: v,
-			})
-		}
-	}
-	for part := range b.undoStream {
-		st := p.parts[part]
-		if st == nil {
+// emitState writes the task's window results, its changed ledgers and
+// window state, and its partition's times to the outputs and changelog.
+func (p *Processor) emitState(ctx context.Context, tx *txn, t *task) {
+	part, st := t.part, t.st
+	for _, w := range st.win.drain() {
+		v, err := json.Marshal(w)
+		if err != nil { // cannot happen for these types; abort if it does
+			e := fmt.Errorf("encode window result: %w", err)
+			tx.firstErr.CompareAndSwap(nil, &e)
 			continue
 		}
-		// Tombstones let compaction drop event ids that left the
-		// deduplication window. Losing some to an abort is harmless: restore
-		// skips ids older than the window.
-		for _, id := range st.forgotten {
-			p.produce(ctx, b, &kgo.Record{
-				Topic: kafka.TopicStockChangelog, Partition: part,
-				Key: []byte(event.ChangelogSeenPrefix + id),
-			})
+		p.produce(ctx, tx, &kgo.Record{Topic: kafka.TopicWindows, Partition: part, Key: []byte(w.SKU), Value: v})
+		p.windows.Add(1)
+		p.windowsBy[w.Size+"/"+string(w.Kind)].Inc()
+	}
+	for i := range st.win.late {
+		if n := st.win.late[i]; n > 0 {
+			p.late.Add(n)
+			p.lateBy[i].Add(float64(n))
+			st.win.late[i] = 0
 		}
-		st.forgotten = nil
-		p.produce(ctx, b, &kgo.Record{
+	}
+	for key, lv := range t.dirty {
+		v, err := json.Marshal(lv)
+		if err != nil { // cannot happen for these types; abort if it does
+			e := fmt.Errorf("encode ledger %s: %w", key, err)
+			tx.firstErr.CompareAndSwap(nil, &e)
+			continue
+		}
+		p.produce(ctx, tx, &kgo.Record{
 			Topic: kafka.TopicStockChangelog, Partition: part,
-			Key:   []byte(event.ChangelogStreamTimePrefix + strconv.Itoa(int(part))),
-			Value: encodeTimes(st),
+			Key: []byte(event.ChangelogLevelPrefix + key.String()), Value: v,
 		})
 	}
-	p.metrics.Keys.Set(float64(p.keys.Load()))
+	if err := st.win.flush(func(key string, value []byte) {
+		p.produce(ctx, tx, &kgo.Record{Topic: kafka.TopicStockChangelog, Partition: part, Key: []byte(key), Value: value})
+	}); err != nil {
+		tx.firstErr.CompareAndSwap(nil, &err)
+	}
+	// Tombstones let compaction drop event ids that left the deduplication
+	// window.
+	for _, id := range st.forgotten {
+		p.produce(ctx, tx, &kgo.Record{
+			Topic: kafka.TopicStockChangelog, Partition: part,
+			Key: []byte(event.ChangelogSeenPrefix + id),
+		})
+	}
+	st.forgotten = nil
+	p.produce(ctx, tx, &kgo.Record{
+		Topic: kafka.TopicStockChangelog, Partition: part,
+		Key:   []byte(event.ChangelogStreamTimePrefix + strconv.Itoa(int(part))),
+		Value: encodeTimes(st),
+	})
 }
 
-func (p *Processor) deadLetter(ctx context.Context, b *batch, r *kgo.Record, typ event.Type, err error) {
+func (p *Processor) deadLetter(ctx context.Context, tx *txn, r *kgo.Record, typ event.Type, err error) {
 	reason := event.ReasonOf(err)
 	p.dlq.Add(1)
 	p.metrics.DLQ.WithLabelValues(string(reason)).Inc()
-	p.produce(ctx, b, &kgo.Record{
+	p.produce(ctx, tx, &kgo.Record{
 		Topic: kafka.TopicDLQ, Partition: r.Partition, Key: r.Key, Value: r.Value,
 		Headers: []kgo.RecordHeader{
 			{Key: event.HeaderSourceTopic, Value: []byte(r.Topic)},
@@ -625,69 +883,28 @@ func (p *Processor) deadLetter(ctx context.Context, b *batch, r *kgo.Record, typ
 	})
 }
 
-func (p *Processor) produce(ctx context.Context, b *batch, r *kgo.Record) {
-	b.produced++
-	b.wg.Add(1)
+func (p *Processor) produce(ctx context.Context, tx *txn, r *kgo.Record) {
+	tx.wg.Add(1)
 	p.sess.Produce(ctx, r, func(_ *kgo.Record, err error) {
-		defer b.wg.Done()
+		defer tx.wg.Done()
 		if err != nil {
-			b.firstErr.CompareAndSwap(nil, &err)
+			tx.firstErr.CompareAndSwap(nil, &err)
 		}
 	})
 }
 
-// rollback restores the state the aborted batch changed, so memory is never
-// ahead of what Kafka committed.
-func (p *Processor) rollback(b *batch) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for part, undo := range b.undoLevels {
-		st := p.parts[part]
-		if st == nil {
-			continue // revoked meanwhile; its state was dropped
-		}
-		for key, prev := range undo {
-			if prev == nil {
-				delete(st.levels, key)
-				p.keys.Add(-1)
-				continue
-			}
-			st.levels[key] = prev
-		}
-	}
-	for part, ids := range b.addedSeen {
-		if st := p.parts[part]; st != nil {
-			for _, id := range ids {
-				delete(st.seen, id)
-			}
-		}
-	}
-	for part, t := range b.undoStream {
-		if st := p.parts[part]; st != nil {
-			st.streamTime = t
-			st.topicTime = b.undoTopics[part]
-		}
-	}
-	p.metrics.Keys.Set(float64(p.keys.Load()))
-}
-
 // housekeep forgets event ids older than the deduplication window after a
-// commit.
-func (p *Processor) housekeep(b *batch) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for part := range b.undoStream {
-		st := p.parts[part]
-		if st == nil || st.streamTime-st.swept < time.Hour.Milliseconds() {
-			continue
-		}
-		st.swept = st.streamTime
-		cutoff := st.streamTime - p.cfg.DedupWindow.Milliseconds()
-		for id, ts := range st.seen {
-			if ts < cutoff {
-				delete(st.seen, id)
-				st.forgotten = append(st.forgotten, id)
-			}
+// commit. Called with p.mu held.
+func (p *Processor) housekeep(st *partition) {
+	if st.streamTime-st.swept < time.Hour.Milliseconds() {
+		return
+	}
+	st.swept = st.streamTime
+	cutoff := st.streamTime - p.cfg.DedupWindow.Milliseconds()
+	for id, ts := range st.seen {
+		if ts < cutoff {
+			delete(st.seen, id)
+			st.forgotten = append(st.forgotten, id)
 		}
 	}
 }
@@ -767,10 +984,12 @@ func mergeByTime(queues map[string][]*kgo.Record, rewind map[string]map[int32]kg
 type streamTimes struct {
 	Stream int64            `json:"stream"`
 	Topics map[string]int64 `json:"topics,omitempty"`
+	// Close is the windows' close time (stream time or idle flush).
+	Close int64 `json:"close,omitempty"`
 }
 
 func encodeTimes(st *partition) []byte {
-	b, err := json.Marshal(streamTimes{Stream: st.streamTime, Topics: st.topicTime})
+	b, err := json.Marshal(streamTimes{Stream: st.streamTime, Topics: st.topicTime, Close: st.win.closeTime})
 	if err != nil { // a map of strings to ints always encodes
 		panic(err)
 	}

@@ -20,7 +20,8 @@ import (
 // offset. Control records are kept so the position is known exactly even
 // when the log ends with a transaction marker.
 func (p *Processor) restore(ctx context.Context, part int32) (*partition, error) {
-	st := newPartition()
+	st := newPartition(p.cfg.Grace)
+	winState := make(map[string][]byte) // latest value per window-state key
 	opts, err := p.cfg.Kafka.Opts()
 	if err != nil {
 		return nil, err
@@ -74,8 +75,13 @@ func (p *Processor) restore(ctx context.Context, part int32) (*partition, error)
 				return
 			}
 			n++
-			p.applyChangelog(st, r)
+			p.applyChangelog(st, r, winState)
 		})
+	}
+	for key, v := range winState {
+		if err := st.win.restoreRecord(key, v); err != nil {
+			p.log.Error("skip undecodable window state in changelog", "key", key, "err", err)
+		}
 	}
 	cutoff := st.streamTime - p.cfg.DedupWindow.Milliseconds()
 	for id, ts := range st.seen {
@@ -85,12 +91,20 @@ func (p *Processor) restore(ctx context.Context, part int32) (*partition, error)
 	}
 	st.swept = st.streamTime
 	p.log.Info("restored partition", "partition", part, "records", n, "ledgers", len(st.levels),
-		"event_ids", len(st.seen), "stream_time", time.UnixMilli(st.streamTime).UTC(), "took", time.Since(start))
+		"event_ids", len(st.seen), "open_windows", len(st.win.open), "stockouts", len(st.win.outages), "stream_time", time.UnixMilli(st.streamTime).UTC(), "took", time.Since(start))
 	return st, nil
 }
 
-func (p *Processor) applyChangelog(st *partition, r *kgo.Record) {
+func (p *Processor) applyChangelog(st *partition, r *kgo.Record, winState map[string][]byte) {
 	switch {
+	case bytes.HasPrefix(r.Key, []byte(event.ChangelogWindowPrefix)),
+		bytes.HasPrefix(r.Key, []byte(event.ChangelogStockoutPrefix)),
+		bytes.HasPrefix(r.Key, []byte(event.ChangelogVelocityPrefix)):
+		if r.Value == nil {
+			delete(winState, string(r.Key))
+		} else {
+			winState[string(r.Key)] = r.Value
+		}
 	case bytes.HasPrefix(r.Key, []byte(event.ChangelogLevelPrefix)):
 		var lv Level
 		if err := json.Unmarshal(r.Value, &lv); err != nil {
@@ -114,6 +128,7 @@ func (p *Processor) applyChangelog(st *partition, r *kgo.Record) {
 			return
 		}
 		st.streamTime = max(st.streamTime, t.Stream)
+		st.win.closeTime = max(st.win.closeTime, t.Close)
 		for topic, ts := range t.Topics {
 			st.topicTime[topic] = max(st.topicTime[topic], ts)
 		}
