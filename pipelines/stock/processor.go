@@ -596,6 +596,7 @@ func (p *Processor) idleFlush(ctx context.Context) {
 		if p.parts[t.part] != t.st {
 			continue // revoked meanwhile
 		}
+		t.st.win.setSafe(nowMS) // caught up: no stock event can still come before now
 		t.st.win.advance(nowMS)
 		t.st.active = wall
 		p.emitState(ctx, tx, t)
@@ -784,6 +785,8 @@ func (p *Processor) process(ctx context.Context, tx *txn, t *task, r *kgo.Record
 			// Windows count sales, so the sales topic's time closes them:
 			// another topic fetched ahead must not make sales late.
 			st.win.advance(tsMS)
+		} else {
+			st.win.setSafe(tsMS)
 		}
 	}
 	p.produce(ctx, tx, &kgo.Record{
@@ -984,12 +987,14 @@ func mergeByTime(queues map[string][]*kgo.Record, rewind map[string]map[int32]kg
 type streamTimes struct {
 	Stream int64            `json:"stream"`
 	Topics map[string]int64 `json:"topics,omitempty"`
-	// Close is the windows' close time (stream time or idle flush).
+	// Close is the windows' close time (stream time or idle flush); Safe
+	// the time up to which stockouts may be charged.
 	Close int64 `json:"close,omitempty"`
+	Safe  int64 `json:"safe,omitempty"`
 }
 
 func encodeTimes(st *partition) []byte {
-	b, err := json.Marshal(streamTimes{Stream: st.streamTime, Topics: st.topicTime, Close: st.win.closeTime})
+	b, err := json.Marshal(streamTimes{Stream: st.streamTime, Topics: st.topicTime, Close: st.win.closeTime, Safe: st.win.safe})
 	if err != nil { // a map of strings to ints always encodes
 		panic(err)
 	}

@@ -129,6 +129,7 @@ func (p *Processor) applyChangelog(st *partition, r *kgo.Record, winState map[st
 		}
 		st.streamTime = max(st.streamTime, t.Stream)
 		st.win.closeTime = max(st.win.closeTime, t.Close)
+		st.win.safe = max(st.win.safe, t.Safe)
 		for topic, ts := range t.Topics {
 			st.topicTime[topic] = max(st.topicTime[topic], ts)
 		}

@@ -87,6 +87,12 @@ type slotKey struct {
 type windows struct {
 	grace     int64
 	closeTime int64 // windows with end + grace <= closeTime are closed
+	// safe bounds how far open stockouts are charged: the stock topic's
+	// time (or the wall clock once the partition is caught up). Only stock
+	// events end a stockout, and they arrive in order on their topic, so
+	// up to safe no receipt can still come that would end one earlier.
+	// The sales topic may run days ahead of it while a backlog is read.
+	safe int64
 	open      map[slot]map[Key]*agg
 	outages   map[Key]*outage
 	hist      map[Key][]dayUnits // ascending by day, within velocityDays of the newest
@@ -231,6 +237,32 @@ func (w *windows) velocity(k Key, day int64, n int64) float64 {
 	return float64(sum) / float64(n)
 }
 
+// setSafe raises the time up to which stockouts may be charged, charging
+// the whole days it releases (to closed days as corrections).
+func (w *windows) setSafe(t int64) {
+	if t <= w.safe {
+		return
+	}
+	old := w.safe
+	w.safe = t
+	if floorTo(old, dayMS) != floorTo(t, dayMS) {
+		w.chargeOutages(floorTo(w.closeTime-w.grace, dayMS))
+	}
+}
+
+// chargeOutages charges every open stockout up to the day boundary, but
+// no further than the last whole day before safe.
+func (w *windows) chargeOutages(boundary int64) {
+	limit := min(boundary, floorTo(w.safe, dayMS))
+	for k, o := range w.outages {
+		if o.Charged < limit {
+			w.charge(k, o.Charged, limit)
+			o.Charged = limit
+			w.dirtyOut[k] = struct{}{}
+		}
+	}
+}
+
 // advance moves the close time to t (Unix ms) and closes every window
 // that ends at or before t - grace, emitting its final record. Stockouts
 // still open are charged to the days that close.
@@ -244,14 +276,7 @@ func (w *windows) advance(t int64) {
 		w.closeTime = t
 		return
 	}
-	boundary := floorTo(t-w.grace, dayMS) // days ending at or before it close now
-	for k, o := range w.outages {
-		if o.Charged < boundary {
-			w.charge(k, o.Charged, boundary)
-			o.Charged = boundary
-			w.dirtyOut[k] = struct{}{}
-		}
-	}
+	w.chargeOutages(floorTo(t-w.grace, dayMS)) // days ending at or before it close now
 	var closing []slot
 	for s := range w.open {
 		if s.end()+w.grace <= t {

@@ -44,19 +44,21 @@ func rec(w event.Window) string {
 }
 
 // run feeds steps to a windows of the given grace like the processor does
-// (every sale also advances the close time to its event time, as stream
-// time) and returns the emitted records, sorted.
+// (a sale advances the close time to its event time, a stock event the
+// time up to which stockouts are charged) and returns the emitted
+// records, sorted.
 func run(grace time.Duration, steps []step) ([]string, *windows) {
 	w := newWindows(grace)
 	var got []string
 	for _, s := range steps {
 		ts := at(s.at)
 		switch {
-		case s.advance:
+		case s.advance: // an idle flush: caught up on every topic
+			w.setSafe(ts)
 			w.advance(ts)
-		case s.avail != nil:
+		case s.avail != nil: // a stock event
 			w.available(kA, ts, *s.avail)
-			w.advance(ts)
+			w.setSafe(ts)
 		default:
 			w.addSale(kA, ts, s.sale, float64(s.sale*2))
 			w.advance(ts)
@@ -167,6 +169,16 @@ func TestWindows(t *testing.T) {
 			},
 		},
 		{
+			name:  "sales topic days ahead of the stock topic: a stockout is charged only up to the stock topic's time",
+			grace: 0,
+			steps: []step{stockAt(0, 10*h), sold(1, 80*h), stockAt(5, 11*h), upTo(96 * h)},
+			want: []string{
+				"correction 1d 0s+24h0m0s u=0 n=0 so=3600s",
+				"final 1d 72h0m0s+24h0m0s u=1 n=1 v7=0.143 v28=0.036",
+				"final 1h 80h0m0s+1h0m0s u=1 n=1",
+			},
+		},
+		{
 			name:  "velocity: mean daily units over 7 and 28 days, days without sales count zero",
 			grace: 0,
 			steps: []step{sold(7, 2*h), sold(14, 24*3*h+h), upTo(24 * 4 * h)},
@@ -245,6 +257,7 @@ func TestWindowsRestore(t *testing.T) {
 		w.addSale(kA, at(time.Hour), 3, 6)
 		w.addSale(Key{SKU: "SKU-B/x", Warehouse: "WH-2"}, at(2*time.Hour), 1, 2.5)
 		w.available(kA, at(3*time.Hour), 0)
+		w.setSafe(at(30 * time.Hour))
 		w.advance(at(30 * time.Hour)) // closes day 0 and its hours, day 1 open
 		w.addSale(kA, at(26*time.Hour), 2, 4)
 		return w
@@ -261,7 +274,7 @@ func TestWindowsRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	restored := newWindows(time.Hour)
-	restored.closeTime = orig.closeTime
+	restored.closeTime, restored.safe = orig.closeTime, orig.safe
 	for k, v := range log {
 		if err := restored.restoreRecord(k, v); err != nil {
 			t.Fatalf("restore %s: %v", k, err)
