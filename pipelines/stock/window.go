@@ -92,10 +92,10 @@ type windows struct {
 	// events end a stockout, and they arrive in order on their topic, so
 	// up to safe no receipt can still come that would end one earlier.
 	// The sales topic may run days ahead of it while a backlog is read.
-	safe int64
-	open      map[slot]map[Key]*agg
-	outages   map[Key]*outage
-	hist      map[Key][]dayUnits // ascending by day, within velocityDays of the newest
+	safe    int64
+	open    map[slot]map[Key]*agg
+	outages map[Key]*outage
+	hist    map[Key][]dayUnits // ascending by day, within velocityDays of the newest
 
 	// Changed since the last flush, for the changelog.
 	dirtyAgg  map[slotKey]struct{}
