@@ -819,12 +819,7 @@ func (p *Processor) level(t *task, key Key) *Level {
 func (p *Processor) emitState(ctx context.Context, tx *txn, t *task) {
 	part, st := t.part, t.st
 	for _, w := range st.win.drain() {
-		v, err := json.Marshal(w)
-		if err != nil { // cannot happen for these types; abort if it does
-			e := fmt.Errorf("encode window result: %w", err)
-			tx.firstErr.CompareAndSwap(nil, &e)
-			continue
-		}
+		v := appendWindow(make([]byte, 0, 320), &w)
 		p.produce(ctx, tx, &kgo.Record{Topic: kafka.TopicWindows, Partition: part, Key: []byte(w.SKU), Value: v})
 		p.windows.Add(1)
 		p.windowsBy[w.Size+"/"+string(w.Kind)].Inc()
@@ -837,12 +832,7 @@ func (p *Processor) emitState(ctx context.Context, tx *txn, t *task) {
 		}
 	}
 	for key, lv := range t.dirty {
-		v, err := json.Marshal(lv)
-		if err != nil { // cannot happen for these types; abort if it does
-			e := fmt.Errorf("encode ledger %s: %w", key, err)
-			tx.firstErr.CompareAndSwap(nil, &e)
-			continue
-		}
+		v := lv.appendJSON(make([]byte, 0, 256))
 		p.produce(ctx, tx, &kgo.Record{
 			Topic: kafka.TopicStockChangelog, Partition: part,
 			Key: []byte(event.ChangelogLevelPrefix + key.String()), Value: v,

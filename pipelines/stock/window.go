@@ -364,10 +364,8 @@ func (w *windows) flush(put func(key string, value []byte)) error {
 			put(windowKey(sk), nil)
 			continue
 		}
-		v, err := json.Marshal(windowState{SKU: sk.k.SKU, Warehouse: sk.k.Warehouse, Size: sk.s.size, Start: sk.s.start, agg: *a})
-		if err != nil {
-			return fmt.Errorf("encode window %s: %w", windowKey(sk), err)
-		}
+		ws := windowState{SKU: sk.k.SKU, Warehouse: sk.k.Warehouse, Size: sk.s.size, Start: sk.s.start, agg: *a}
+		v := ws.appendJSON(make([]byte, 0, 128))
 		a.saved = true
 		put(windowKey(sk), v)
 	}
