@@ -21,7 +21,7 @@ var awkward = []string{
 // numbers and random values.
 func TestEncodeMatchesJSON(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	floats := []float64{0, -0.0, 1, -1, 0.1, 1e-7, 1.5e-6, 123456.789, 1e20, 1e21, 1.7976931348623157e308, 5e-324, -2.5e-9}
+	floats := []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 1e-7, 1.5e-6, 123456.789, 1e20, 1e21, 1.7976931348623157e308, 5e-324, -2.5e-9}
 	for i := range 2000 {
 		lv := Level{
 			SKU: event.SKU(awkward[rng.IntN(len(awkward))]), Warehouse: event.WarehouseID(awkward[rng.IntN(len(awkward))]),
