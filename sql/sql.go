@@ -28,6 +28,10 @@ const (
 	// VerifyStock is the conservation oracle: sku, warehouse, expected
 	// (recomputed from raw events), stored (stock_levels FINAL).
 	VerifyStock = "verify_stock"
+	// VerifyWindows is the window oracle: per status ('ok', 'mismatch',
+	// 'missing', 'open'), the number of windows and examples, comparing
+	// demand_windows with the demand recomputed from sales FINAL.
+	VerifyWindows = "verify_windows"
 )
 
 // ErrUnknownQuery is returned by Query for a name with no file.

@@ -108,7 +108,7 @@ func process(ctx context.Context, s config.Settings, kc kafka.Config, st store.S
 	if err != nil {
 		return err
 	}
-	sink, err := chsink.New(chsink.Config{Kafka: kc}, st, log.With("component", "sink"), chsink.NewMetrics(reg))
+	sink, err := chsink.New(chsink.Config{Kafka: kc, InstanceID: "stockflow-sink-" + s.InstanceID}, st, log.With("component", "sink"), chsink.NewMetrics(reg))
 	if err != nil {
 		proc.Close()
 		return err

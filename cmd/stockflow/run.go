@@ -198,7 +198,7 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	if err != nil {
 		return err
 	}
-	sink, err := chsink.New(chsink.Config{Kafka: kc}, st, log.With("component", "sink"), chsink.NewMetrics(reg))
+	sink, err := chsink.New(chsink.Config{Kafka: kc, InstanceID: "stockflow-sink-" + cmp.Or(s.InstanceID, "0")}, st, log.With("component", "sink"), chsink.NewMetrics(reg))
 	if err != nil {
 		proc.Close()
 		return err

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/stockflow/stockflow/internal/store"
 	sqlfs "github.com/stockflow/stockflow/sql"
@@ -19,10 +21,39 @@ type mismatch struct {
 	Stored    int64  `json:"stored"`
 }
 
+// windowsResult is the window check: the windows compared (those with
+// stored rows), how many differ from the raw sales, how many closed windows
+// with sales have no stored row, and how many windows with sales are not
+// closed yet (not checked).
+type windowsResult struct {
+	Checked    int             `json:"checked"`
+	Mismatches int             `json:"mismatches"`
+	Missing    int             `json:"missing"`
+	Open       int             `json:"open"`
+	Examples   []windowProblem `json:"examples,omitempty"`
+}
+
+// windowProblem is one window that failed the check: status "mismatch"
+// or "missing".
+type windowProblem struct {
+	Status          string    `json:"status"`
+	SKU             string    `json:"sku"`
+	Warehouse       string    `json:"warehouse"`
+	Size            string    `json:"size"`
+	WindowStart     time.Time `json:"window_start"`
+	StoredUnits     int64     `json:"stored_units"`
+	ExpectedUnits   int64     `json:"expected_units"`
+	StoredRevenue   float64   `json:"stored_revenue"`
+	ExpectedRevenue float64   `json:"expected_revenue"`
+	StoredSales     int64     `json:"stored_sales"`
+	ExpectedSales   int64     `json:"expected_sales"`
+	FinalRows       uint64    `json:"final_rows"`
+}
+
 func cmdVerify(ctx context.Context, args []string) error {
 	c := newCommon("verify")
 	var show int
-	c.fs.IntVar(&show, "show", 10, "list at most this many mismatches")
+	c.fs.IntVar(&show, "show", 10, "list at most this many mismatches of each check")
 	s, err := c.settings(args)
 	if err != nil {
 		return err
@@ -36,15 +67,36 @@ func cmdVerify(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"checked": checked, "mismatches": len(bad)}
+	win, err := verifyWindows(ctx, st)
+	if err != nil {
+		return err
+	}
+	win.Examples = win.Examples[:min(max(show, 0), len(win.Examples))]
+	problems := len(bad) + win.Mismatches + win.Missing
+	out := map[string]any{
+		"checked":    checked + win.Checked,
+		"mismatches": problems,
+		"stock":      map[string]int{"checked": checked, "mismatches": len(bad)},
+		"windows":    win,
+	}
 	if len(bad) > 0 {
-		out["examples"] = bad[:min(show, len(bad))]
+		out["examples"] = bad[:min(max(show, 0), len(bad))]
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
 		return fmt.Errorf("write result: %w", err)
 	}
-	if len(bad) > 0 {
-		return fmt.Errorf("%d of %d stock levels differ from the event log", len(bad), checked)
+	if problems > 0 {
+		var why []string
+		if len(bad) > 0 {
+			why = append(why, fmt.Sprintf("%d of %d stock levels differ from the event log", len(bad), checked))
+		}
+		if win.Mismatches > 0 {
+			why = append(why, fmt.Sprintf("%d of %d windows differ from the raw sales", win.Mismatches, win.Checked))
+		}
+		if win.Missing > 0 {
+			why = append(why, fmt.Sprintf("%d closed windows with sales have no window record", win.Missing))
+		}
+		return fmt.Errorf("verify: %s", strings.Join(why, "; "))
 	}
 	return nil
 }
@@ -61,14 +113,9 @@ func verifyStock(ctx context.Context, st store.Store) (int, []mismatch, error) {
 	if err != nil {
 		return 0, nil, fmt.Errorf("verify query: %w", err)
 	}
-	cols := map[string]int{}
-	for i, col := range res.Columns {
-		cols[col.Name] = i
-	}
-	for _, need := range []string{"sku", "warehouse", "expected", "stored"} {
-		if _, ok := cols[need]; !ok {
-			return 0, nil, fmt.Errorf("verify query returned no %s column", need)
-		}
+	cols, err := columnIndex(res, "sku", "warehouse", "expected", "stored")
+	if err != nil {
+		return 0, nil, fmt.Errorf("verify query: %w", err)
 	}
 	var bad []mismatch
 	for _, row := range res.Rows {
@@ -87,4 +134,106 @@ func verifyStock(ctx context.Context, st store.Store) (int, []mismatch, error) {
 		}
 	}
 	return len(res.Rows), bad, nil
+}
+
+// verifyWindows runs the window oracle (sql/queries/verify_windows.sql):
+// the demand of every hourly and daily window in demand_windows (final row
+// plus corrections) against the same sums over the raw sales. Examples
+// list mismatches first, then missing windows.
+func verifyWindows(ctx context.Context, st store.Store) (windowsResult, error) {
+	var out windowsResult
+	q, err := sqlfs.Query(sqlfs.VerifyWindows)
+	if err != nil {
+		return out, err
+	}
+	res, err := st.Query(ctx, q)
+	if err != nil {
+		return out, fmt.Errorf("verify windows query: %w", err)
+	}
+	cols, err := columnIndex(res, "status", "windows", "examples")
+	if err != nil {
+		return out, fmt.Errorf("verify windows query: %w", err)
+	}
+	problems := map[string][]windowProblem{}
+	for _, row := range res.Rows {
+		status, _ := row[cols["status"]].(string)
+		n, err := store.AsInt64(row[cols["windows"]])
+		if err != nil {
+			return out, fmt.Errorf("verify windows: count: %w", err)
+		}
+		switch status {
+		case "ok":
+			out.Checked += int(n)
+		case "mismatch":
+			out.Checked += int(n)
+			out.Mismatches = int(n)
+		case "missing":
+			out.Missing = int(n)
+		case "open":
+			out.Open = int(n)
+			continue
+		default:
+			return out, fmt.Errorf("verify windows: unknown status %q", status)
+		}
+		if status == "ok" {
+			continue
+		}
+		examples, _ := row[cols["examples"]].([]any)
+		for _, e := range examples {
+			p, err := windowExample(status, e)
+			if err != nil {
+				return out, err
+			}
+			problems[status] = append(problems[status], p)
+		}
+	}
+	out.Examples = append(problems["mismatch"], problems["missing"]...)
+	return out, nil
+}
+
+// windowExample reads one example tuple of verify_windows.sql.
+func windowExample(status string, v any) (windowProblem, error) {
+	t, ok := v.([]any)
+	if !ok || len(t) != 11 {
+		return windowProblem{}, fmt.Errorf("verify windows: example %v is not a tuple of 11", v)
+	}
+	p := windowProblem{Status: status}
+	p.SKU, _ = t[0].(string)
+	p.Warehouse, _ = t[1].(string)
+	p.Size, _ = t[2].(string)
+	p.WindowStart, _ = t[3].(time.Time)
+	ints := []*int64{&p.StoredUnits, &p.ExpectedUnits, nil, nil, &p.StoredSales, &p.ExpectedSales}
+	for i, dst := range ints {
+		if dst == nil {
+			continue
+		}
+		n, err := store.AsInt64(t[4+i])
+		if err != nil {
+			return p, fmt.Errorf("verify windows: example column %d: %w", 4+i, err)
+		}
+		*dst = n
+	}
+	p.StoredRevenue, _ = t[6].(float64)
+	p.ExpectedRevenue, _ = t[7].(float64)
+	finals, err := store.AsInt64(t[10])
+	if err != nil {
+		return p, fmt.Errorf("verify windows: example finals: %w", err)
+	}
+	p.FinalRows = uint64(finals)
+	return p, nil
+}
+
+// columnIndex maps the result's column names to their positions, failing
+// when one of need is absent.
+func columnIndex(res *store.Result, need ...string) (map[string]int, error) {
+	cols := map[string]int{}
+	for i, col := range res.Columns {
+		cols[col.Name] = i
+	}
+	for _, n := range need {
+		if _, ok := cols[n]; !ok {
+			return nil, fmt.Errorf("no %s column", n)
+		}
+	}
+	return cols, nil
 }

@@ -19,3 +19,21 @@ func TestIntegrationSinkRealKafka(t *testing.T) {
 	b := broker{kc: kafka.Config{Brokers: brokers, ClientID: "chsink-integration"}, shared: true}
 	runContract(t, b)
 }
+
+// TestIntegrationResumeRealKafka runs the crash-and-resume cases against a
+// real broker: offset-commit metadata, static membership and topic ids
+// (OffsetCommit and OffsetFetch v10) as Apache Kafka implements them.
+func TestIntegrationResumeRealKafka(t *testing.T) {
+	brokers := testenv.KafkaBrokers(t, "consumers/chsink")
+	b := broker{kc: kafka.Config{Brokers: brokers, ClientID: "chsink-integration"}, shared: true}
+	for i, tc := range resumeCases {
+		t.Run(tc.name, func(t *testing.T) { runResume(t, b, tc, uint64(i)) })
+	}
+}
+
+// TestIntegrationStoreUnavailableRealKafka runs the ClickHouse-down case
+// against a real broker.
+func TestIntegrationStoreUnavailableRealKafka(t *testing.T) {
+	brokers := testenv.KafkaBrokers(t, "consumers/chsink")
+	runStoreUnavailable(t, broker{kc: kafka.Config{Brokers: brokers, ClientID: "chsink-integration"}, shared: true})
+}

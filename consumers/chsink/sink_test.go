@@ -154,6 +154,22 @@ func TestSkippedRecords(t *testing.T) {
 			reason: event.ReasonMissingField,
 		},
 		{
+			name: "window that is not JSON",
+			bad: func(_ *testing.T, r run) *kgo.Record {
+				return rawRecord(kafka.TopicWindows, r.sku("A"), []byte(`{"sku":`))
+			},
+			reason: event.ReasonMalformedJSON,
+		},
+		{
+			name: "window of an unknown size",
+			bad: func(t *testing.T, r run) *kgo.Record {
+				w := r.window(event.SKU(r.sku("A")), "WH1", event.WindowDay, event.WindowFinal, contractT0.Truncate(24*time.Hour), 1, 1, 1)
+				w.Size = "1w"
+				return r.windowRecord(t, w)
+			},
+			reason: event.ReasonInvalidValue,
+		},
+		{
 			name: "ledger record that is not JSON",
 			bad: func(_ *testing.T, r run) *kgo.Record {
 				return rawRecord(kafka.TopicStockChangelog, event.ChangelogLevelPrefix+r.sku("A")+"/WH1", []byte("not json"))
@@ -323,6 +339,11 @@ func runContract(t *testing.T, b broker) {
 		t.Fatal(err)
 	}
 	dlqMalformed := `{"event_id":"x-1","ts":`
+	// A day's final result, with the stockout and the velocities only day
+	// windows carry, and an hour's correction (increments).
+	wDay := r.window(event.SKU(skuA), "WH1", event.WindowDay, event.WindowFinal, contractT0.Truncate(24*time.Hour), 5, 48.49, 2)
+	wDay.StockoutSeconds, wDay.Velocity7, wDay.Velocity28 = 3600, 1.25, 0.5
+	wHour := r.window(event.SKU(skuA), "WH2", event.WindowHour, event.WindowCorrection, at(120).Truncate(time.Hour), 2, 39.98, 1)
 	// Raw bytes as a producer sent them: control characters, quotes,
 	// backslashes, UTF-8 and a byte that is not UTF-8.
 	dlqRaw := "{\"pad\":\"tab\there\nnew line \\\"q\\\" back\\\\slash \u00fc \xff\"}"
@@ -341,6 +362,7 @@ func runContract(t *testing.T, b broker) {
 			rawRecord(kafka.TopicStockChangelog, event.ChangelogStreamTimePrefix+"1", strconv.AppendInt(nil, s2.TS.UnixMilli(), 10)),
 			r.dlqRecord(skuA, dlqMalformed, kafka.TopicSales, 1, 3, event.TypeSale, event.ReasonMalformedJSON,
 				"malformed_json: unexpected end of input at offset 22", dlqTS),
+			r.windowRecord(t, wDay),
 		}},
 		{commit: false, records: r.abortedRecords(t, "1", at(5), level(skuA, "WH1", -1, 0, at(5), 99), 99)},
 		{commit: true, records: []*kgo.Record{
@@ -351,6 +373,10 @@ func runContract(t *testing.T, b broker) {
 			rawRecord(kafka.TopicStockChangelog, event.ChangelogLevelPrefix+skuC+"/WH1", nil), // tombstone
 			rawRecord(kafka.TopicStockChangelog, event.ChangelogSeenPrefix+r.ev("probe"), probe),
 			rawRecord(kafka.TopicStockChangelog, event.ChangelogStreamTimePrefix+"0", probe),
+			rawRecord(kafka.TopicStockChangelog, event.ChangelogWindowPrefix+skuC+"/WH9/1h/0", probe),
+			rawRecord(kafka.TopicStockChangelog, event.ChangelogStockoutPrefix+skuC+"/WH9", probe),
+			rawRecord(kafka.TopicStockChangelog, event.ChangelogVelocityPrefix+skuC+"/WH9", probe),
+			r.windowRecord(t, wHour),
 			r.dlqRecord("", dlqRaw, kafka.TopicStock, 0, 3, event.TypeStock, event.ReasonOversize,
 				"oversize: record of 70000 bytes exceeds the limit\nsecond line", dlqTS.Add(time.Millisecond)),
 		}},
@@ -445,6 +471,18 @@ func runContract(t *testing.T, b broker) {
 			},
 		},
 		{
+			// The record's own coordinates in the windows topic are the
+			// source: they are not known in advance.
+			name: "demand_windows",
+			query: `SELECT sku, warehouse, size, window_start, window_end, kind, units, revenue, sales, stockout_seconds,
+				velocity_7d, velocity_28d, stream_time, src_partition >= 0 AND src_offset >= 0, ingested_at >= {since:DateTime64(3, 'UTC')}
+				FROM demand_windows FINAL WHERE startsWith(sku, {run:String}) ORDER BY window_start, size`,
+			want: [][]any{
+				{skuA, "WH1", "1d", wDay.Start, wDay.End, "final", int64(5), 48.49, int64(2), int64(3600), 1.25, 0.5, wDay.StreamTime, uint64(1), uint64(1)},
+				{skuA, "WH2", "1h", wHour.Start, wHour.End, "correction", int64(2), 39.98, int64(1), int64(0), 0.0, 0.0, wHour.StreamTime, uint64(1), uint64(1)},
+			},
+		},
+		{
 			// Not even a duplicate hidden by FINAL: aborted records are
 			// never inserted.
 			name: "aborted transactions leave no raw rows",
@@ -454,8 +492,9 @@ func runContract(t *testing.T, b broker) {
 				(SELECT count() FROM orders WHERE startsWith(event_id, {aborted:String})),
 				(SELECT count() FROM campaigns WHERE startsWith(event_id, {aborted:String})),
 				(SELECT count() FROM stock_levels WHERE startsWith(sku, {run:String}) AND version >= 99),
-				(SELECT count() FROM dlq WHERE src_offset BETWEEN {lo:Int64} + 90 AND {hi:Int64})`,
-			want: [][]any{{uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0)}},
+				(SELECT count() FROM dlq WHERE src_offset BETWEEN {lo:Int64} + 90 AND {hi:Int64}),
+				(SELECT count() FROM demand_windows WHERE startsWith(sku, {run:String}) AND units >= 1000)`,
+			want: [][]any{{uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0)}},
 		},
 	}
 	params := append(r.params(), store.TimeParam("since", since), store.StringParam("aborted", r.ev("ab")))
@@ -662,7 +701,29 @@ func (r run) abortedRecords(t *testing.T, n string, ts time.Time, lv event.Stock
 		r.levelRecord(t, lv),
 		rawRecord(kafka.TopicStockChangelog, event.ChangelogSeenPrefix+sale.EventID, strconv.AppendInt(nil, ts.UnixMilli(), 10)),
 		r.dlqRecord(string(lv.SKU), "{}", kafka.TopicSales, 1, dlqOffset, event.TypeSale, event.ReasonMissingField, "missing_field: event_id", ts),
+		r.windowRecord(t, r.window(lv.SKU, lv.Warehouse, event.WindowHour, event.WindowCorrection, ts.Truncate(time.Hour), 1000, 1000, 1)),
 	}
+}
+
+// window is a window record of this run's SKU sku, on the partition of
+// the stock pipeline that owns it, with the given totals.
+func (r run) window(sku event.SKU, wh event.WarehouseID, size string, kind event.WindowKind, start time.Time, units int64, revenue float64, sales int64) event.Window {
+	d := time.Hour
+	if size == event.WindowDay {
+		d = 24 * time.Hour
+	}
+	return event.Window{SKU: sku, Warehouse: wh, Size: size, Start: start, End: start.Add(d), Kind: kind,
+		Units: units, Revenue: revenue, Sales: sales, StreamTime: start.Add(d + 5*time.Minute)}
+}
+
+// windowRecord is w as the stock pipeline writes it to the windows topic.
+func (r run) windowRecord(t *testing.T, w event.Window) *kgo.Record {
+	t.Helper()
+	v, err := json.Marshal(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rawRecord(kafka.TopicWindows, string(w.SKU), v)
 }
 
 func rawRecord(topic, key string, value []byte) *kgo.Record {
@@ -744,11 +805,20 @@ type runningSink struct {
 
 func startSink(ctx context.Context, t *testing.T, b broker, st store.Store, cfg chsink.Config, m *chsink.Metrics) *runningSink {
 	t.Helper()
+	return startSinkWith(ctx, t, b, st, cfg, m, nil)
+}
+
+// startSinkWith is startSink with setup called on the sink before Run.
+func startSinkWith(ctx context.Context, t *testing.T, b broker, st store.Store, cfg chsink.Config, m *chsink.Metrics, setup func(*chsink.Sink)) *runningSink {
+	t.Helper()
 	cfg.Kafka = b.kc
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s, err := chsink.New(cfg, st, log, m)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(s)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	rs := &runningSink{
@@ -876,11 +946,12 @@ func query(ctx context.Context, t *testing.T, st store.Store, q string, params .
 	return res
 }
 
-// stopMerges stops background merges on the core tables, so that count()
-// without FINAL is exactly the number of rows inserted.
+// stopMerges stops background merges on the sink's tables, so that count()
+// without FINAL is exactly the number of rows inserted, and a sum over a
+// SummingMergeTree counts every row inserted.
 func stopMerges(ctx context.Context, t *testing.T, st store.Store) {
 	t.Helper()
-	for _, tb := range storetest.CoreTables {
+	for _, tb := range append(slices.Clone(storetest.CoreTables), "demand_windows", "sales_daily") {
 		if err := st.Exec(ctx, "SYSTEM STOP MERGES "+store.QuoteIdent(st.Database())+"."+store.QuoteIdent(tb)); err != nil {
 			t.Fatalf("stop merges on %s: %v", tb, err)
 		}
@@ -963,6 +1034,10 @@ func (r run) workload(t *testing.T, rng *rand.Rand, n, size int) workload {
 			sum: "on_hand + 1000000 * version"},
 		"dlq": {table: "dlq", filter: "src_offset BETWEEN {lo:Int64} AND {hi:Int64}", order: "src_topic, src_partition, src_offset",
 			sum: "src_offset - {lo:Int64} + 1000 * length(value)"},
+		// Every window record is a row of its own (its coordinates are in
+		// the key), so a replay shows in count() without FINAL.
+		"demand_windows": {table: "demand_windows", filter: "startsWith(sku, {run:String})",
+			order: "sku, warehouse, size, window_start, src_partition, src_offset", except: "ingested_at", sum: "units + 1000 * sales"},
 	}
 	t0 := contractT0
 	versions := map[string]uint64{} // committed ledger versions so far, by key
@@ -984,7 +1059,7 @@ func (r run) workload(t *testing.T, rng *rand.Rand, n, size int) workload {
 				table string
 				sum   int64
 			)
-			switch k := rng.IntN(8); k {
+			switch k := rng.IntN(9); k {
 			case 0, 1:
 				qty := int64(1 + rng.IntN(9))
 				rec = r.accepted(t, event.Sale{EventID: id, TS: ts, SKU: event.SKU(sku), Warehouse: event.WarehouseID(wh), Qty: qty,
@@ -1028,6 +1103,21 @@ func (r run) workload(t *testing.T, rng *rand.Rand, n, size int) workload {
 				value := strings.Repeat("x", rng.IntN(20))
 				rec = r.dlqRecord(sku, value, kafka.TopicSales, int32(rng.IntN(3)), dlqOffset, event.TypeSale, event.ReasonWrongType, "wrong_type: qty", ts)
 				table, sum = "dlq", dlqOffset+1000*int64(len(value))
+			case 7:
+				units, sales := int64(rng.IntN(20)), int64(rng.IntN(5))
+				size, kind := event.WindowHour, event.WindowFinal
+				if rng.IntN(2) == 0 {
+					size = event.WindowDay
+				}
+				if rng.IntN(3) == 0 {
+					kind = event.WindowCorrection
+				}
+				start := ts.Truncate(time.Hour)
+				if size == event.WindowDay {
+					start = ts.Truncate(24 * time.Hour)
+				}
+				rec = r.windowRecord(t, r.window(event.SKU(sku), event.WarehouseID(wh), size, kind, start, units, float64(units)*2.5, sales))
+				table, sum = "demand_windows", units+1000*sales
 			default:
 				prefix := event.ChangelogSeenPrefix + id
 				if rng.IntN(2) == 0 {
@@ -1052,7 +1142,7 @@ func (r run) workload(t *testing.T, rng *rand.Rand, n, size int) workload {
 		lv.distinct++
 		lv.want += latest[key] + 1000000*int64(v)
 	}
-	for _, name := range []string{"sales", "stock_movements", "orders", "campaigns", "stock_levels", "dlq"} {
+	for _, name := range []string{"sales", "stock_movements", "orders", "campaigns", "stock_levels", "dlq", "demand_windows"} {
 		w.checks = append(w.checks, *checks[name])
 	}
 	return w

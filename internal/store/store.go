@@ -45,6 +45,14 @@ type Batch struct {
 	DedupToken string
 }
 
+// SettingDedupViews is set to 1 on every Insert, in both modes: a block
+// that a table drops as a replay (the same insert_deduplication_token, or
+// the same data without one) is then dropped in the targets of its
+// materialized views too, instead of being aggregated again. The targets
+// need non_replicated_deduplication_window as well. Some ClickHouse
+// versions default the setting to 0, so it is always sent.
+const SettingDedupViews = "deduplicate_blocks_in_dependent_materialized_views"
+
 // Column describes one result column: its name and ClickHouse type.
 type Column struct{ Name, Type string }
 

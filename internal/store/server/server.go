@@ -313,8 +313,8 @@ func (s *Store) query(ctx context.Context, query string) (*store.Result, error) 
 	return res, nil
 }
 
-// Insert sends a batch with the native protocol; with b.DedupToken set the
-// token goes along as insert_deduplication_token.
+// Insert sends a batch with the native protocol, with store.SettingDedupViews;
+// with b.DedupToken set the token goes along as insert_deduplication_token.
 func (s *Store) Insert(ctx context.Context, b *store.Batch) error {
 	if err := b.Validate(); err != nil {
 		return err
@@ -330,11 +330,11 @@ func (s *Store) Insert(ctx context.Context, b *store.Batch) error {
 		cols[i] = store.QuoteIdent(c)
 	}
 	query := "INSERT INTO " + store.QuoteIdent(b.Table) + " (" + strings.Join(cols, ", ") + ")"
+	settings := clickhouse.Settings{store.SettingDedupViews: 1}
 	if b.DedupToken != "" {
-		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
-			"insert_deduplication_token": b.DedupToken,
-		}))
+		settings["insert_deduplication_token"] = b.DedupToken
 	}
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(settings))
 	err := s.retry(ctx, "insert into "+b.Table, func(ctx context.Context) error {
 		return s.sendBatch(ctx, query, b)
 	})

@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"RoundTripComputed", testRoundTripComputed},
 		{"CoreTables", testCoreTables},
 		{"DedupToken", testDedupToken},
+		{"DedupViews", testDedupViews},
 		{"Params", testParams},
 		{"Errors", testErrors},
 		{"VerifyStock", testVerifyStock},
@@ -532,6 +533,79 @@ func testDedupToken(t *testing.T, open Opener) {
 	if n, _ := res.Uint64(0, 0); n != 5 {
 		t.Errorf("count() FINAL = %d, want 5 distinct events", n)
 	}
+}
+
+// testDedupViews proves that a batch retried with the same token lands
+// once in sales and once in sales_daily, the target of the materialized
+// view sales_daily_mv (sql/migrations/0002_windows.sql), counted without
+// FINAL. The retry carries other ingestion times, as a sink replay does: the
+// token, not the data, decides.
+//
+// It also shows why every view target sets non_replicated_deduplication_window
+// (DESIGN.md §5): a second view into a target without it counts the
+// retried batch twice, even though sales dropped it.
+func testDedupViews(t *testing.T, open Opener) {
+	s := Migrated(t, open)
+	ctx := t.Context()
+	exec := func(q string) {
+		t.Helper()
+		if err := s.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE sales_daily_nowindow (day Date, sku LowCardinality(String), warehouse LowCardinality(String),
+		units Int64, revenue Float64, sales UInt64) ENGINE = SummingMergeTree ORDER BY (sku, warehouse, day)`)
+	exec(`CREATE MATERIALIZED VIEW sales_daily_nowindow_mv TO sales_daily_nowindow AS
+		SELECT toDate(ts, 'UTC') AS day, sku, warehouse, toInt64(sum(qty)) AS units, sum(qty * unit_price) AS revenue, count() AS sales
+		FROM sales GROUP BY day, sku, warehouse`)
+	// Two months, so the insert is split into two blocks (one per
+	// partition), each deduplicated on its own.
+	ts := time.Date(2026, 1, 31, 23, 0, 0, 0, time.UTC)
+	batch := func(ingested time.Time) *store.Batch {
+		b := salesBatch("v", 6, "A", 2, ts)
+		for i, row := range b.Rows {
+			row[1] = ts.Add(time.Duration(i) * 30 * time.Minute)
+			row[len(row)-1] = ingested
+		}
+		b.DedupToken = "stockflow.accepted.v1-0-10-15"
+		return b
+	}
+	sums := func(step string, raw, daily, nowindow int64) {
+		t.Helper()
+		res, err := s.Query(ctx, `SELECT
+			(SELECT toInt64(count()) FROM sales), (SELECT toInt64(sum(qty)) FROM sales),
+			(SELECT toInt64(sum(units)) FROM sales_daily), (SELECT toInt64(sum(sales)) FROM sales_daily),
+			(SELECT toInt64(sum(units)) FROM sales_daily_nowindow)`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]int64, 5)
+		for i := range got {
+			if got[i], err = res.Int64(0, i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := []int64{raw / 2, raw, daily, daily / 2, nowindow}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: sales count %d sum %d, sales_daily units %d sales %d, target without window units %d; want %v",
+				step, got[0], got[1], got[2], got[3], got[4], want)
+		}
+	}
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	if err := s.Insert(ctx, batch(t0)); err != nil {
+		t.Fatal(err)
+	}
+	sums("first insert", 12, 12, 12)
+	if err := s.Insert(ctx, batch(t0.Add(time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	sums("retried with the same token", 12, 12, 24)
+	b := batch(t0)
+	b.DedupToken += "-other"
+	if err := s.Insert(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	sums("the same rows under another token", 24, 24, 36)
 }
 
 func testParams(t *testing.T, open Opener) {

@@ -1,0 +1,189 @@
+package chsink
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stockflow/stockflow/internal/event"
+	"github.com/stockflow/stockflow/internal/kafka"
+)
+
+// Tables the sink writes, and their columns.
+const tableStockLevels = "stock_levels"
+
+var (
+	srcColumns      = []string{"src_topic", "src_partition", "src_offset", "ingested_at"}
+	salesColumns    = append([]string{"event_id", "ts", "sku", "warehouse", "qty", "order_id", "channel", "unit_price", "currency"}, srcColumns...)
+	stockColumns    = append([]string{"event_id", "ts", "sku", "warehouse", "kind", "qty", "delta", "ref"}, srcColumns...)
+	ordersColumns   = append([]string{"event_id", "ts", "order_id", "lines.sku", "lines.qty", "ship_postal_code", "ship_country", "ship_lat", "ship_lon", "service_level", "promised_by"}, srcColumns...)
+	campaignColumns = append([]string{"event_id", "ts", "campaign_id", "skus", "category", "regions", "warehouses", "start", "end", "expected_uplift"}, srcColumns...)
+	levelColumns    = []string{"sku", "warehouse", "on_hand", "reserved", "available", "last_event_ts", "version", "updated_at"}
+	dlqColumns      = []string{"ts", "src_topic", "src_partition", "src_offset", "event_type", "reason", "message", "key", "value"}
+	windowColumns   = []string{"sku", "warehouse", "size", "window_start", "window_end", "kind", "units", "revenue", "sales",
+		"stockout_seconds", "velocity_7d", "velocity_28d", "stream_time", "src_partition", "src_offset", "ingested_at"}
+)
+
+// addFunc adds one row to the batch of a table.
+type addFunc func(table string, columns []string, row []any)
+
+// toRows turns one data record into rows. An error is a record that cannot
+// become a row (a contract violation upstream); it carries an
+// *event.Error with the reason.
+func toRows(r *kgo.Record, now time.Time, add addFunc) error {
+	switch r.Topic {
+	case kafka.TopicAccepted:
+		return accepted(r, now, add)
+	case kafka.TopicStockChangelog:
+		return changelog(r, now, add)
+	case kafka.TopicDLQ:
+		add("dlq", dlqColumns, dlqRow(r))
+	case kafka.TopicWindows:
+		row, err := windowRow(r, now)
+		if err != nil {
+			return err
+		}
+		add("demand_windows", windowColumns, row)
+	}
+	return nil
+}
+
+func header(r *kgo.Record, key string) []byte {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return h.Value
+		}
+	}
+	return nil
+}
+
+func headerInt(r *kgo.Record, key string) int64 {
+	v, _ := strconv.ParseInt(string(header(r, key)), 10, 64)
+	return v
+}
+
+func src(r *kgo.Record, now time.Time) []any {
+	return []any{
+		string(header(r, event.HeaderSourceTopic)),
+		int32(headerInt(r, event.HeaderSourcePartition)),
+		headerInt(r, event.HeaderSourceOffset),
+		now,
+	}
+}
+
+func accepted(r *kgo.Record, now time.Time, add addFunc) error {
+	switch string(header(r, event.HeaderEventType)) {
+	case event.TypeSale.String():
+		var e event.Sale
+		if err := event.DecodeSale(r.Value, &e); err != nil {
+			return err
+		}
+		row := []any{e.EventID, e.TS.UTC(), string(e.SKU), string(e.Warehouse), e.Qty, e.OrderID, e.Channel, e.UnitPrice, e.Currency}
+		add("sales", salesColumns, append(row, src(r, now)...))
+	case event.TypeStock.String():
+		var e event.Stock
+		if err := event.DecodeStock(r.Value, &e); err != nil {
+			return err
+		}
+		row := []any{e.EventID, e.TS.UTC(), string(e.SKU), string(e.Warehouse), string(e.Kind), e.Qty, headerInt(r, event.HeaderDelta), e.Ref}
+		add("stock_movements", stockColumns, append(row, src(r, now)...))
+	case event.TypeOrder.String():
+		var e event.Order
+		if err := event.DecodeOrder(r.Value, &e); err != nil {
+			return err
+		}
+		skus := make([]string, len(e.Lines))
+		qtys := make([]int64, len(e.Lines))
+		for i, l := range e.Lines {
+			skus[i], qtys[i] = string(l.SKU), l.Qty
+		}
+		row := []any{e.EventID, e.TS.UTC(), e.OrderID, skus, qtys, e.ShipTo.PostalCode, e.ShipTo.Country, e.ShipTo.Lat, e.ShipTo.Lon, e.ServiceLevel, e.PromisedBy.UTC()}
+		add("orders", ordersColumns, append(row, src(r, now)...))
+	case event.TypeCampaign.String():
+		var e event.Campaign
+		if err := event.DecodeCampaign(r.Value, &e); err != nil {
+			return err
+		}
+		skus := make([]string, len(e.SKUs))
+		for i, v := range e.SKUs {
+			skus[i] = string(v)
+		}
+		whs := make([]string, len(e.Warehouses))
+		for i, v := range e.Warehouses {
+			whs[i] = string(v)
+		}
+		regions := append([]string{}, e.Regions...)
+		row := []any{e.EventID, e.TS.UTC(), e.CampaignID, skus, e.Category, regions, whs, e.Start.UTC(), e.End.UTC(), e.ExpectedUplift}
+		add("campaigns", campaignColumns, append(row, src(r, now)...))
+	default:
+		return &event.Error{Reason: event.ReasonInvalidValue, Field: event.HeaderEventType, Msg: "accepted record without a known event type header"}
+	}
+	return nil
+}
+
+func changelog(r *kgo.Record, now time.Time, add addFunc) error {
+	if !bytes.HasPrefix(r.Key, []byte(event.ChangelogLevelPrefix)) || r.Value == nil {
+		return nil // dedup, stream-time and window entries are the pipeline's own state
+	}
+	var lv event.StockLevel
+	if err := json.Unmarshal(r.Value, &lv); err != nil {
+		return fmt.Errorf("changelog ledger record: %w: %w", &event.Error{Reason: event.ReasonMalformedJSON}, err)
+	}
+	add(tableStockLevels, levelColumns, []any{
+		string(lv.SKU), string(lv.Warehouse), lv.OnHand, lv.Reserved, lv.Available,
+		time.UnixMilli(lv.LastEventTS).UTC(), lv.Version, now,
+	})
+	return nil
+}
+
+// dlqRow keeps the DLQ record's own timestamp (when the pipeline
+// dead-lettered it), so a replayed record yields an identical row.
+func dlqRow(r *kgo.Record) []any {
+	return []any{
+		r.Timestamp.UTC(),
+		string(header(r, event.HeaderSourceTopic)),
+		int32(headerInt(r, event.HeaderSourcePartition)),
+		headerInt(r, event.HeaderSourceOffset),
+		string(header(r, event.HeaderEventType)),
+		string(header(r, event.HeaderReason)),
+		string(header(r, event.HeaderMessage)),
+		string(r.Key),
+		string(r.Value),
+	}
+}
+
+// windowRow is the demand_windows row of a stockflow.windows.v1 record. Its
+// source coordinates are the record's own: the windows topic is partitioned
+// like the inputs, so src_partition is also the partition of the sales the
+// window sums.
+func windowRow(r *kgo.Record, now time.Time) ([]any, error) {
+	var w event.Window
+	if err := json.Unmarshal(r.Value, &w); err != nil {
+		return nil, fmt.Errorf("window record: %w: %w", &event.Error{Reason: event.ReasonMalformedJSON}, err)
+	}
+	var bad *event.Error
+	switch {
+	case w.SKU == "":
+		bad = &event.Error{Reason: event.ReasonMissingField, Field: "sku"}
+	case w.Warehouse == "":
+		bad = &event.Error{Reason: event.ReasonMissingField, Field: "warehouse"}
+	case w.Size != event.WindowHour && w.Size != event.WindowDay:
+		bad = &event.Error{Reason: event.ReasonInvalidValue, Field: "size", Msg: fmt.Sprintf("%q is not a window size", w.Size)}
+	case w.Kind != event.WindowFinal && w.Kind != event.WindowCorrection:
+		bad = &event.Error{Reason: event.ReasonInvalidValue, Field: "kind", Msg: fmt.Sprintf("%q is not a window kind", w.Kind)}
+	case !w.End.After(w.Start):
+		bad = &event.Error{Reason: event.ReasonInvalidValue, Field: "end", Msg: "window ends before it starts"}
+	}
+	if bad != nil {
+		return nil, fmt.Errorf("window record: %w", bad)
+	}
+	return []any{
+		string(w.SKU), string(w.Warehouse), w.Size, w.Start.UTC(), w.End.UTC(), string(w.Kind),
+		w.Units, w.Revenue, w.Sales, w.StockoutSeconds, w.Velocity7, w.Velocity28, w.StreamTime.UTC(),
+		r.Partition, r.Offset, now,
+	}, nil
+}
