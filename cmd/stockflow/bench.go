@@ -13,12 +13,14 @@ import (
 
 func cmdBench(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: stockflow bench decode|pipeline [--json] ...")
+		fmt.Fprintln(os.Stderr, "usage: stockflow bench decode|pipeline|forecast [--json] ...")
 		return errUsage
 	}
 	switch args[0] {
 	case "pipeline":
 		return benchPipeline(ctx, args[1:])
+	case "forecast":
+		return benchForecast(ctx, args[1:])
 	case "decode":
 		fs := flag.NewFlagSet("bench decode", flag.ContinueOnError)
 		jsonOut := fs.Bool("json", false, "print exactly one JSON object on stdout")
@@ -37,6 +39,6 @@ func cmdBench(ctx context.Context, args []string) error {
 			res.StockflowEPS, res.EncodingJSONEPS, res.Ratio)
 		return nil
 	default:
-		return fmt.Errorf("unknown benchmark %q (have: decode, pipeline)", args[0])
+		return fmt.Errorf("unknown benchmark %q (have: decode, pipeline, forecast)", args[0])
 	}
 }

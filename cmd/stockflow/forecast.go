@@ -27,12 +27,17 @@ import (
 	"github.com/stockflow/stockflow/models/theta"
 )
 
-const forecastUsage = "usage: stockflow forecast eval --dataset m4-weekly|m4-hourly|m5-tiny [--json] [--dataset-dir DIR] [--methods a,b,...] [--limit N]"
+const forecastUsage = `usage: stockflow forecast eval --dataset m4-weekly|m4-hourly|m5-tiny [--json] [--dataset-dir DIR] [--methods a,b,...] [--limit N]
+       stockflow forecast train [--data DIR | --clickhouse DSN] [--brokers LIST] [--json] [--cutoff YYYY-MM-DD] [--horizon 28]
+                                [--min-history 14] [--models default|fast|full|a,b,...] [--censor-hours 4] [--run-id ID] [--no-publish]`
 
 // evalMethods are the methods forecast eval knows, in report order.
 var evalMethods = []string{"naive2", "snaive", "ses", "holt", "damped", "theta", "com", "ets", "croston", "tsb", "auto"}
 
 func cmdForecast(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "train" {
+		return forecastTrain(ctx, args[1:], os.Stdout)
+	}
 	if len(args) == 0 || args[0] != "eval" {
 		fmt.Fprintln(os.Stderr, forecastUsage)
 		return errUsage

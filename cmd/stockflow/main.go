@@ -1,7 +1,7 @@
 // Command stockflow is the one binary of stockflow: the embedded all-in-one
 // (run), the pipelines against servers (process), the simulator (simulate),
-// migrations (migrate), the stock oracle (verify) and benchmarks (bench).
-// It only wires packages together.
+// migrations (migrate), the stock oracle (verify), forecasting (forecast
+// train and eval) and benchmarks (bench). It only wires packages together.
 package main
 
 import (
@@ -37,8 +37,9 @@ commands:
   simulate  produce simulated upstream events to Kafka
   migrate   apply the ClickHouse migrations
   verify    recompute every stock level from the raw events and compare
-  bench     measure (bench decode)
-  forecast  evaluate the forecasting models on benchmark data (forecast eval)
+  bench     measure (bench decode, pipeline, forecast)
+  forecast  train demand forecasts into ClickHouse and Kafka (forecast train), or
+            evaluate the models on benchmark data (forecast eval)
   version   print the version
 
 Run 'stockflow <command> -h' for a command's flags.
