@@ -16,8 +16,14 @@ const (
 // record's value is the event time in Unix milliseconds; a stream-time
 // record's value is the partition's stream time in Unix milliseconds.
 const (
-	ChangelogLevelPrefix      = "L/"
-	ChangelogSeenPrefix       = "E/"
+	ChangelogLevelPrefix = "L/"
+	// ChangelogSeenPrefix keys one remembered event id (the format before
+	// batches; still read on restore).
+	ChangelogSeenPrefix = "E/"
+	// ChangelogSeenBatchPrefix keys the event ids one transaction accepted
+	// on one partition: "B/<partition>/<first offsets>", value a list of
+	// (id, event time) pairs private to the pipeline.
+	ChangelogSeenBatchPrefix  = "B/"
 	ChangelogStreamTimePrefix = "P/"
 )
 

@@ -1,12 +1,15 @@
 package stock
 
 import (
+	"encoding/binary"
+	"errors"
 	"math"
 	"strconv"
 	"time"
 	"unicode/utf8"
 
 	"github.com/stockflow/stockflow/internal/event"
+	"github.com/stockflow/stockflow/internal/kafka"
 )
 
 // Changelog values are written for nearly every record processed, so the
@@ -214,4 +217,73 @@ func appendWindow(b []byte, w *event.Window) []byte {
 	b = appendField(b, "stream_time")
 	b = appendTime(b, w.StreamTime)
 	return append(b, '}')
+}
+
+// seenEntry is one accepted event id and its event time (Unix ms).
+type seenEntry struct {
+	id string
+	ts int64
+}
+
+// seenBatchVersion leads every event-id batch value.
+const seenBatchVersion = 1
+
+// encodeSeen writes a batch of event ids: a version byte, then per entry
+// the id's length (uvarint), the id and its event time (varint).
+func encodeSeen(es []seenEntry) []byte {
+	n := 1
+	for _, e := range es {
+		n += len(e.id) + 2*binary.MaxVarintLen64
+	}
+	b := make([]byte, 1, n)
+	b[0] = seenBatchVersion
+	for _, e := range es {
+		b = binary.AppendUvarint(b, uint64(len(e.id)))
+		b = append(b, e.id...)
+		b = binary.AppendVarint(b, e.ts)
+	}
+	return b
+}
+
+// decodeSeen calls fn for every entry of a batch written by encodeSeen.
+func decodeSeen(b []byte, fn func(id string, ts int64)) error {
+	if len(b) == 0 || b[0] != seenBatchVersion {
+		return errors.New("event-id batch: unknown version")
+	}
+	b = b[1:]
+	for len(b) > 0 {
+		l, n := binary.Uvarint(b)
+		if n <= 0 || uint64(len(b)-n) < l {
+			return errors.New("event-id batch: truncated id")
+		}
+		id := string(b[n : n+int(l)])
+		b = b[n+int(l):]
+		ts, m := binary.Varint(b)
+		if m <= 0 {
+			return errors.New("event-id batch: truncated time")
+		}
+		b = b[m:]
+		fn(id, ts)
+	}
+	return nil
+}
+
+// topicLetters abbreviates kafka.InputTopics in batch keys: sales, stock,
+// orders, campaigns.
+const topicLetters = "skoc"
+
+// batchKey names the changelog record of one transaction's event ids on
+// one partition by the first offset it processed of each input topic:
+// unique, because every later transaction starts past them, and the same
+// when an aborted transaction's records are processed again.
+func batchKey(part int32, first map[string]int64) string {
+	b := append([]byte(event.ChangelogSeenBatchPrefix), strconv.Itoa(int(part))...)
+	b = append(b, '/')
+	for i, topic := range kafka.InputTopics {
+		if off, ok := first[topic]; ok {
+			b = append(b, topicLetters[i])
+			b = strconv.AppendInt(b, off, 10)
+		}
+	}
+	return string(b)
 }

@@ -122,8 +122,15 @@ type partition struct {
 	// are not folded before that topic's counts can still be placed.
 	topicTime map[string]int64
 	win       *windows
-	swept     int64    // stream time of the last dedup sweep
-	forgotten []string // evicted event ids to tombstone in the changelog
+	swept     int64 // stream time of the last dedup sweep
+	// batches maps the changelog key of each batch of accepted event ids
+	// to the latest event time in it; a batch is tombstoned once all of it
+	// left the deduplication window.
+	batches map[string]int64
+	// legacy holds ids restored from per-id E/ records (the older format),
+	// tombstoned one by one when they leave the window.
+	legacy    map[string]struct{}
+	forgotten []string // changelog keys to tombstone
 	// active is the wall time of the last record (or the restore); the
 	// idle flush measures from it. Not part of the changelog.
 	active time.Time
@@ -133,6 +140,7 @@ func newPartition(grace time.Duration) *partition {
 	return &partition{
 		levels: make(map[Key]*Level), seen: make(map[string]int64),
 		topicTime: make(map[string]int64), win: newWindows(grace),
+		batches: make(map[string]int64), legacy: make(map[string]struct{}),
 	}
 }
 
@@ -393,7 +401,12 @@ func (p *Processor) restorePending(ctx context.Context) error {
 // task is one partition's share of a transaction. Tasks run in parallel:
 // each touches only its partition's state.
 type task struct {
-	part   int32
+	part int32
+	// added lists the event ids accepted, for one changelog batch; first
+	// is the offset of the first record processed per input topic, which
+	// names the batch.
+	added  []seenEntry
+	first  map[string]int64
 	st     *partition
 	queues map[string][]*kgo.Record
 	rewind map[string]map[int32]kgo.EpochOffset
@@ -778,6 +791,13 @@ func (p *Processor) process(ctx context.Context, tx *txn, t *task, r *kgo.Record
 		st.win.available(key, lv.LastEventTS, lv.Available)
 	}
 	st.seen[id] = tsMS
+	t.added = append(t.added, seenEntry{id: id, ts: tsMS})
+	if _, ok := t.first[r.Topic]; !ok {
+		if t.first == nil {
+			t.first = make(map[string]int64, len(kafka.InputTopics))
+		}
+		t.first[r.Topic] = r.Offset
+	}
 	st.streamTime = max(st.streamTime, tsMS)
 	if isLedg && tsMS > st.topicTime[r.Topic] {
 		st.topicTime[r.Topic] = tsMS
@@ -792,11 +812,6 @@ func (p *Processor) process(ctx context.Context, tx *txn, t *task, r *kgo.Record
 	p.produce(ctx, tx, &kgo.Record{
 		Topic: kafka.TopicAccepted, Partition: r.Partition, Key: r.Key, Value: r.Value,
 		Headers: headers,
-	})
-	p.produce(ctx, tx, &kgo.Record{
-		Topic: kafka.TopicStockChangelog, Partition: r.Partition,
-		Key:   []byte(event.ChangelogSeenPrefix + id),
-		Value: strconv.AppendInt(nil, tsMS, 10),
 	})
 	p.accepted.Add(1)
 	p.acceptedByType[typ].Inc()
@@ -843,12 +858,23 @@ func (p *Processor) emitState(ctx context.Context, tx *txn, t *task) {
 	}); err != nil {
 		tx.firstErr.CompareAndSwap(nil, &err)
 	}
-	// Tombstones let compaction drop event ids that left the deduplication
-	// window.
-	for _, id := range st.forgotten {
+	if len(t.added) > 0 {
+		key := batchKey(part, t.first)
+		var maxTS int64
+		for _, e := range t.added {
+			maxTS = max(maxTS, e.ts)
+		}
+		st.batches[key] = maxTS
 		p.produce(ctx, tx, &kgo.Record{
 			Topic: kafka.TopicStockChangelog, Partition: part,
-			Key: []byte(event.ChangelogSeenPrefix + id),
+			Key: []byte(key), Value: encodeSeen(t.added),
+		})
+	}
+	// Tombstones let compaction drop event ids that left the deduplication
+	// window.
+	for _, key := range st.forgotten {
+		p.produce(ctx, tx, &kgo.Record{
+			Topic: kafka.TopicStockChangelog, Partition: part, Key: []byte(key),
 		})
 	}
 	st.forgotten = nil
@@ -897,7 +923,16 @@ func (p *Processor) housekeep(st *partition) {
 	for id, ts := range st.seen {
 		if ts < cutoff {
 			delete(st.seen, id)
-			st.forgotten = append(st.forgotten, id)
+			if _, ok := st.legacy[id]; ok {
+				delete(st.legacy, id)
+				st.forgotten = append(st.forgotten, event.ChangelogSeenPrefix+id)
+			}
+		}
+	}
+	for key, ts := range st.batches {
+		if ts < cutoff {
+			delete(st.batches, key)
+			st.forgotten = append(st.forgotten, key)
 		}
 	}
 }

@@ -87,6 +87,15 @@ func (p *Processor) restore(ctx context.Context, part int32) (*partition, error)
 	for id, ts := range st.seen {
 		if ts < cutoff {
 			delete(st.seen, id)
+			delete(st.legacy, id)
+		}
+	}
+	// Batches that left the window while no transaction followed are
+	// tombstoned by the next one.
+	for key, ts := range st.batches {
+		if ts < cutoff {
+			delete(st.batches, key)
+			st.forgotten = append(st.forgotten, key)
 		}
 	}
 	st.swept = st.streamTime
@@ -120,7 +129,26 @@ func (p *Processor) applyChangelog(st *partition, r *kgo.Record, winState map[st
 		}
 		if ts, err := strconv.ParseInt(string(r.Value), 10, 64); err == nil {
 			st.seen[id] = ts
+			st.legacy[id] = struct{}{}
 		}
+	case bytes.HasPrefix(r.Key, []byte(event.ChangelogSeenBatchPrefix)):
+		key := string(r.Key)
+		if r.Value == nil { // tombstone: every id in it left the window
+			delete(st.batches, key)
+			return
+		}
+		var maxTS int64
+		err := decodeSeen(r.Value, func(id string, ts int64) {
+			if ts > st.seen[id] {
+				st.seen[id] = ts
+			}
+			maxTS = max(maxTS, ts)
+		})
+		if err != nil {
+			p.log.Error("skip undecodable event-id batch in changelog", "key", key, "offset", r.Offset, "err", err)
+			return
+		}
+		st.batches[key] = maxTS
 	case bytes.HasPrefix(r.Key, []byte(event.ChangelogStreamTimePrefix)):
 		var t streamTimes
 		if err := json.Unmarshal(r.Value, &t); err != nil {
