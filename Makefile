@@ -14,7 +14,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 BIN      := bin/stockflow
 
 .PHONY: help run build test test-unit test-integration lint vet fmt fuzz fetch tools \
-	kafka-start kafka-stop docker clean
+	kafka-start kafka-stop docker clean compare-statsforecast
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,6 +50,12 @@ fmt: ## format the code (gofmt + goimports through golangci-lint)
 
 fuzz: ## fuzz the event decoder for $(FUZZTIME) executions
 	go test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./internal/event
+
+compare-statsforecast: ## statsforecast vs stockflow on M4 Weekly and tiny M5 (slow; venv in the cache; not part of test)
+	venv="$${STOCKFLOW_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/stockflow}/statsforecast-venv"; \
+	[[ -x "$$venv/bin/python" ]] || python3 -m venv "$$venv"; \
+	"$$venv/bin/python" -c 'import statsforecast, pandas' 2>/dev/null || "$$venv/bin/pip" install --quiet statsforecast pandas; \
+	"$$venv/bin/python" models/compare/statsforecast_compare.py $(ARGS)
 
 fetch: ## fetch libchdb.so and the Apache Kafka jars into the cache
 	$(SCRIPTS)/fetch-chdb.sh

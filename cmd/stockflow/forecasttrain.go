@@ -48,6 +48,9 @@ type trainOptions struct {
 	catalogDir string
 	// progress receives a progress bar; nil for none.
 	progress io.Writer
+	// onProgress, if set, is called with the series done and the total as
+	// they are fitted (run shows them in its status line).
+	onProgress func(done, total int)
 }
 
 // trainReport is what `forecast train` prints.
@@ -81,7 +84,16 @@ func trainForecasts(ctx context.Context, st store.Store, cl *kgo.Client, opts tr
 	var bar *progressBar
 	if opts.progress != nil {
 		bar = &progressBar{w: opts.progress, label: "forecast train"}
-		cfg.Progress = bar.update
+	}
+	if bar != nil || opts.onProgress != nil {
+		cfg.Progress = func(done, total int) {
+			if bar != nil {
+				bar.update(done, total)
+			}
+			if opts.onProgress != nil {
+				opts.onProgress(done, total)
+			}
+		}
 	}
 	res, err := forecast.Train(ctx, cfg, in)
 	bar.finish()

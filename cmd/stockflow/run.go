@@ -26,6 +26,7 @@ import (
 	"github.com/stockflow/stockflow/internal/kafka"
 	"github.com/stockflow/stockflow/internal/sim"
 	"github.com/stockflow/stockflow/internal/store"
+	"github.com/stockflow/stockflow/pipelines/forecast"
 	"github.com/stockflow/stockflow/pipelines/stock"
 )
 
@@ -125,6 +126,16 @@ func saveSimState(path string, st simState) error {
 
 func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) error {
 	started := time.Now()
+	// The forecast training's settings: forecast train's defaults.
+	trainOpts := trainOptions{
+		horizon: forecast.DefaultHorizon, minHistory: forecast.DefaultMinHistory,
+		censorAfter: forecast.DefaultCensorAfter, catalogDir: s.Data,
+	}
+	models, err := forecast.ParseModelSet(forecast.SetDefault)
+	if err != nil {
+		return err
+	}
+	trainOpts.models = models
 	if err := os.MkdirAll(s.Data, 0o750); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
@@ -236,6 +247,16 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	pipes.Go(func() error { return sink.Run(pctx) })
 	pipes.Go(func() error { return srv.Run(pctx) })
 
+	// Forecast training: after the history is processed and sunk, then
+	// every forecast_interval (runforecast.go).
+	historyReady := make(chan struct{})
+	var trainer *runTrainer
+	if interval := s.ForecastInterval.Std(); interval > 0 {
+		trainer = newRunTrainer(st, s.KafkaConfig(broker.Addrs(), "stockflow-forecast"), trainOpts, interval,
+			pipelineGroups(sink.Group()), historyReady, log.With("component", "forecast"))
+		pipes.Go(func() error { return trainer.Run(pctx) })
+	}
+
 	simCtx, stopSim := context.WithCancel(ctx)
 	defer stopSim()
 	if f.forDur > 0 {
@@ -245,9 +266,17 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	var produced, producedBad atomic.Int64
 	simErr := make(chan error, 1)
 	go func() {
+		// The history first (unless an earlier run produced it), then
+		// live events; the trainer waits for the history.
+		err := produceSimulation(simCtx, kc, simulator, &state, statePath, &produced, &producedBad, false, log)
+		if err != nil || !state.HistoryDone {
+			simErr <- err
+			return
+		}
+		close(historyReady)
 		simErr <- produceSimulation(simCtx, kc, simulator, &state, statePath, &produced, &producedBad, true, log)
 	}()
-	go status(simCtx, proc, sink, &produced)
+	go status(simCtx, proc, sink, trainer, &produced)
 
 	var runErr error
 	select {
@@ -268,6 +297,11 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 		log.Warn("shutdown before the pipelines drained", "err", drainErr)
 	}
 	ps := proc.Stats() // before the pipelines leave the group and drop their state
+	// A training that is due (the one after the history, say) or running
+	// finishes first; no new one starts.
+	if err := stopTrainer(trainer, s.Shutdown.Std()); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
 	stopPipes()
 	if err := pipes.Wait(); err != nil && runErr == nil {
 		runErr = err
@@ -278,7 +312,7 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	fmt.Fprintf(os.Stderr, "stockflow run: stopped after %s: %d events in, %d dead-lettered, %d ledgers, %d rows written\n",
 		time.Since(started).Round(time.Second), ps.In, ps.DLQ, ps.Keys, sink.Rows())
 	if f.summary != "" || f.jsonOut {
-		if err := writeSummary(context.WithoutCancel(ctx), f, st, ps, produced.Load(), time.Since(started), s, chVersion, drainErr); err != nil && runErr == nil {
+		if err := writeSummary(context.WithoutCancel(ctx), f, st, ps, produced.Load(), time.Since(started), s, chVersion, drainErr, trainer.Summary()); err != nil && runErr == nil {
 			runErr = err
 		}
 	}
@@ -362,7 +396,7 @@ func produceSimulation(ctx context.Context, kc kafka.Config, s *sim.Sim, state *
 	return nil
 }
 
-func status(ctx context.Context, proc *stock.Processor, sink *chsink.Sink, produced *atomic.Int64) {
+func status(ctx context.Context, proc *stock.Processor, sink *chsink.Sink, trainer *runTrainer, produced *atomic.Int64) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	last, lastT := proc.Stats().In, time.Now()
@@ -374,8 +408,14 @@ func status(ctx context.Context, proc *stock.Processor, sink *chsink.Sink, produ
 			ps := proc.Stats()
 			rate := float64(ps.In-last) / now.Sub(lastT).Seconds()
 			last, lastT = ps.In, now
-			fmt.Fprintf(os.Stderr, "stockflow: %8.0f events/s | in %d | produced %d | dlq %d | stock keys %d | rows %d | restoring %d\n",
-				rate, ps.In, produced.Load(), ps.DLQ, ps.Keys, sink.Rows(), ps.Restoring)
+			training := ""
+			if trainer != nil {
+				if done, total := trainer.Progress(); total > 0 {
+					training = fmt.Sprintf(" | forecast %d/%d series", done, total)
+				}
+			}
+			fmt.Fprintf(os.Stderr, "stockflow: %8.0f events/s | in %d | produced %d | dlq %d | stock keys %d | rows %d | restoring %d%s\n",
+				rate, ps.In, produced.Load(), ps.DLQ, ps.Keys, sink.Rows(), ps.Restoring, training)
 		}
 	}
 }
@@ -392,11 +432,11 @@ func registerWarehouses(ctx context.Context, st store.Store, whs []sim.Warehouse
 	return nil
 }
 
-var summaryTables = []string{"sales", "stock_movements", "orders", "campaigns", "stock_levels", "dlq", "warehouses"}
+var summaryTables = []string{"sales", "stock_movements", "orders", "campaigns", "stock_levels", "dlq", "warehouses", "forecasts", "forecast_runs"}
 
 // writeSummary writes the run's figures to --summary and, with --json, to
-// stdout.
-func writeSummary(ctx context.Context, f runFlags, st store.Store, ps stock.Stats, produced int64, took time.Duration, s config.Settings, chVersion string, drainErr error) error {
+// stdout. fc is the forecast training's summary, nil when it is disabled.
+func writeSummary(ctx context.Context, f runFlags, st store.Store, ps stock.Stats, produced int64, took time.Duration, s config.Settings, chVersion string, drainErr error, fc *runForecastSummary) error {
 	counts := make(map[string]uint64, len(summaryTables))
 	for _, t := range summaryTables {
 		// FINAL: count distinct rows, not replays waiting to be merged.
@@ -431,6 +471,7 @@ func writeSummary(ctx context.Context, f runFlags, st store.Store, ps stock.Stat
 		"data_dir":           s.Data,
 		"drained":            drained,
 		"seconds":            took.Seconds(),
+		"forecast":           fc,
 	}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {

@@ -6,19 +6,24 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stockflow/stockflow/internal/config"
 	"github.com/stockflow/stockflow/internal/store"
+	"github.com/stockflow/stockflow/pipelines/forecast"
 )
 
 // TestRunEmbeddedConservation runs the embedded all-in-one twice on one
-// data dir (the second run restores from the changelog and carries on),
+// data dir, the first until its history is produced plus two seconds, the
+// second for three seconds (it restores from the changelog and carries on),
 // then checks the summary against the store and the conservation oracle:
 // every stored stock level equals the level recomputed from the raw events
 // (DESIGN §3 invariant 1), and every dead-lettered record is in the dlq
-// table (invariant 3).
+// table (invariant 3). It also checks the forecast training inside run
+// (checkRunForecasts): the first run trains once the history is sunk, the
+// second, within the interval, does not train again.
 func TestRunEmbeddedConservation(t *testing.T) {
 	dir := t.TempDir()
 	s := config.Defaults()
@@ -29,13 +34,58 @@ func TestRunEmbeddedConservation(t *testing.T) {
 	f := runFlags{skus: 200, warehouses: 5, days: 30, seed: 1, badShare: 0.01, liveRate: 200}
 
 	var accepted, dead uint64
-	for i, dur := range []time.Duration{4 * time.Second, 3 * time.Second} {
+	var trained *runForecastRun
+	for i, dur := range []time.Duration{0, 3 * time.Second} {
 		f.forDur = dur
 		f.summary = filepath.Join(dir, "summary.json")
-		if err := run(t.Context(), s, f, log); err != nil {
+		before := historyDone(t, dir)
+		ctx, stop := context.WithCancel(t.Context())
+		if dur == 0 {
+			// The first run lasts until its history is produced, however
+			// slow the machine (-race), plus two seconds of live events.
+			go func() {
+				defer stop()
+				for deadline := time.Now().Add(2 * time.Minute); !historyDone(t, dir) && time.Now().Before(deadline); {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(100 * time.Millisecond):
+					}
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(2 * time.Second):
+				}
+			}()
+		}
+		err := run(ctx, s, f, log)
+		stop()
+		if err != nil {
 			t.Fatalf("run %d: %v", i+1, err)
 		}
 		sum := readSummary(t, f.summary)
+		fc := sum.Forecast
+		// The run that completes the history trains once; another run,
+		// before it (no history yet) or after it (within the interval),
+		// does not.
+		wantRuns := 0
+		if !before && historyDone(t, dir) {
+			wantRuns = 1
+		}
+		switch {
+		case fc == nil:
+			t.Fatalf("run %d: no forecast in the summary", i+1)
+		case fc.Runs != wantRuns || fc.Failures != 0 || fc.Error != "":
+			t.Fatalf("run %d: forecast %+v; want %d training runs and no failure", i+1, fc, wantRuns)
+		case wantRuns == 1 && (fc.Last == nil || fc.Last.RunID == "" || fc.Last.Series == 0 || fc.Last.Seconds <= 0):
+			t.Fatalf("run %d: forecast %+v; want the run id, the series and the seconds of the training", i+1, fc.Last)
+		case wantRuns == 1:
+			trained = fc.Last
+			t.Logf("run %d: forecast training %+v", i+1, *trained)
+			if sum.Rows["forecast_runs"] != 1 || sum.Rows["forecasts"] != uint64(trained.Series)*28 {
+				t.Errorf("run %d: %d forecast runs and %d forecasts in the store; want 1 and %d", i+1, sum.Rows["forecast_runs"], sum.Rows["forecasts"], trained.Series*28)
+			}
+		}
 		if sum.EventsIn == 0 || sum.EventsDLQ == 0 {
 			t.Fatalf("run %d: events_in %d, events_dlq %d; want both > 0", i+1, sum.EventsIn, sum.EventsDLQ)
 		}
@@ -51,6 +101,9 @@ func TestRunEmbeddedConservation(t *testing.T) {
 		}
 	}
 
+	if trained == nil {
+		t.Fatalf("the simulated history (%d days) was not produced within two minutes", f.days)
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	st, err := openStore(ctx, s)
@@ -96,6 +149,8 @@ func TestRunEmbeddedConservation(t *testing.T) {
 	if n, _ := store.AsUint64(res.Rows[0][1]); n != 0 {
 		t.Errorf("%d dlq rows without a reason", n)
 	}
+	checkRunForecasts(ctx, t, st, trained)
+
 	// The simulator emits each topic in event-time order, so no count is
 	// ever late: a late_count here means the topics were merged out of
 	// order while catching up the history.
@@ -108,12 +163,113 @@ func TestRunEmbeddedConservation(t *testing.T) {
 	}
 }
 
+// checkRunForecasts checks the training run of `stockflow run`: 28 days of
+// ordered quantile forecasts for every (SKU, warehouse) with history (a
+// first sale at least the minimum history before the cutoff), for no other
+// key, and the run's forecast_runs row.
+func checkRunForecasts(ctx context.Context, t *testing.T, st store.Store, fc *runForecastRun) {
+	t.Helper()
+	cutoff, err := time.Parse(time.DateOnly, fc.Cutoff)
+	if err != nil {
+		t.Fatalf("cutoff %q: %v", fc.Cutoff, err)
+	}
+	if want := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1); !cutoff.Equal(want) {
+		t.Errorf("cutoff %s, want the last complete day %s", fc.Cutoff, want.Format(time.DateOnly))
+	}
+	params := []store.Param{{Name: "run", Value: fc.RunID}, {Name: "cutoff", Value: fc.Cutoff},
+		{Name: "min", Value: strconv.Itoa(forecast.DefaultMinHistory)}}
+	keys := func(sql string) map[string]bool {
+		t.Helper()
+		res, err := st.Query(ctx, sql, params...)
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		out := map[string]bool{}
+		for i := range res.Rows {
+			sku, _ := res.String(i, 0)
+			wh, _ := res.String(i, 1)
+			out[sku+"@"+wh] = true
+		}
+		return out
+	}
+	sold := keys(`SELECT sku, warehouse FROM sales FINAL WHERE toDate(ts, 'UTC') <= {cutoff:Date} GROUP BY sku, warehouse`)
+	history := keys(`SELECT sku, warehouse FROM sales FINAL WHERE toDate(ts, 'UTC') <= {cutoff:Date} GROUP BY sku, warehouse
+		HAVING dateDiff('day', min(toDate(ts, 'UTC')), {cutoff:Date}) + 1 >= {min:UInt32}`)
+	forecastKeys := keys(`SELECT sku, warehouse FROM forecasts FINAL WHERE run_id = {run:String} GROUP BY sku, warehouse`)
+	if len(history) < len(sold)/2 {
+		t.Fatalf("%d of %d keys sold have %d days of history: the simulated history is too short for this test", len(history), len(sold), forecast.DefaultMinHistory)
+	}
+	for k := range history {
+		if !forecastKeys[k] {
+			t.Errorf("%s has history but no forecast", k)
+		}
+	}
+	for k := range forecastKeys {
+		if !history[k] {
+			t.Errorf("%s has a forecast but not %d days of history", k, forecast.DefaultMinHistory)
+		}
+	}
+	if fc.Series != len(history) || fc.Skipped != len(sold)-len(history) {
+		t.Errorf("summary: %d series forecast, %d skipped; want %d and %d", fc.Series, fc.Skipped, len(history), len(sold)-len(history))
+	}
+
+	res, err := st.Query(ctx, `SELECT count(), uniqExact(sku, warehouse, day), min(day), max(day), countIf(horizon != day - cutoff),
+		countIf(NOT (0 <= p05 AND p05 <= p10 AND p10 <= p50 AND p50 <= p90 AND p90 <= p95 AND p95 <= p99 AND mean >= 0)),
+		countIf(cutoff != {cutoff:Date})
+		FROM forecasts FINAL WHERE run_id = {run:String}`, params...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := res.Uint64(0, 0)
+	distinct, _ := res.Uint64(0, 1)
+	first, _ := res.Time(0, 2)
+	last, _ := res.Time(0, 3)
+	badHorizon, _ := res.Uint64(0, 4)
+	unordered, _ := res.Uint64(0, 5)
+	otherCutoff, _ := res.Uint64(0, 6)
+	want := uint64(len(history) * forecast.DefaultHorizon)
+	if n != want || distinct != want || !first.Equal(cutoff.AddDate(0, 0, 1)) || !last.Equal(cutoff.AddDate(0, 0, forecast.DefaultHorizon)) ||
+		badHorizon != 0 || unordered != 0 || otherCutoff != 0 {
+		t.Errorf("forecasts: %d rows (%d distinct key-days) from %s to %s, %d bad horizons, %d with unordered quantiles, %d with another cutoff; want %d rows over the 28 days after %s",
+			n, distinct, first.Format(time.DateOnly), last.Format(time.DateOnly), badHorizon, unordered, otherCutoff, want, fc.Cutoff)
+	}
+
+	res, err = st.Query(ctx, `SELECT series, skipped, cutoff, horizon, models FROM forecast_runs FINAL WHERE run_id = {run:String}`, params...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 1 {
+		t.Fatalf("%d forecast_runs rows for %s, want 1", len(res.Rows), fc.RunID)
+	}
+	series, _ := res.Uint64(0, 0)
+	skipped, _ := res.Uint64(0, 1)
+	rc, _ := res.Time(0, 2)
+	hz, _ := res.Uint64(0, 3)
+	models, _ := res.String(0, 4)
+	if int(series) != len(history) || int(skipped) != fc.Skipped || !rc.Equal(cutoff) || hz != forecast.DefaultHorizon || models != forecast.SetDefault {
+		t.Errorf("forecast_runs row %v; want %d series, %d skipped, cutoff %s, horizon 28, models default", res.Rows[0], len(history), fc.Skipped, fc.Cutoff)
+	}
+}
+
+// historyDone reports whether the data dir's simulation.json says the
+// simulated history has been produced.
+func historyDone(t *testing.T, dir string) bool {
+	t.Helper()
+	st, ok, err := loadSimState(filepath.Join(dir, "simulation.json"))
+	if err != nil {
+		t.Error(err)
+		return false
+	}
+	return ok && st.HistoryDone
+}
+
 type summary struct {
-	EventsIn       uint64            `json:"events_in"`
-	EventsAccepted uint64            `json:"events_accepted"`
-	EventsDLQ      uint64            `json:"events_dlq"`
-	Drained        bool              `json:"drained"`
-	Rows           map[string]uint64 `json:"clickhouse_rows"`
+	EventsIn       uint64              `json:"events_in"`
+	EventsAccepted uint64              `json:"events_accepted"`
+	EventsDLQ      uint64              `json:"events_dlq"`
+	Drained        bool                `json:"drained"`
+	Rows           map[string]uint64   `json:"clickhouse_rows"`
+	Forecast       *runForecastSummary `json:"forecast"`
 }
 
 func readSummary(t *testing.T, path string) summary {

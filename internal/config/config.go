@@ -45,6 +45,10 @@ type Settings struct {
 	// IdleFlush is how long a caught-up partition may see no records before
 	// the wall clock closes its windows; 0 disables.
 	IdleFlush Duration `json:"idle_flush"`
+	// ForecastInterval is how often `stockflow run` trains the demand
+	// forecasts after its first training (which follows the simulated
+	// history); 0 disables training inside run.
+	ForecastInterval Duration `json:"forecast_interval"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string     `json:"log_level"`
 	Kafka    kafka.SASL `json:"kafka_sasl"`
@@ -64,6 +68,8 @@ func Defaults() Settings {
 		IdleFlush:   Duration(30 * time.Second),
 		LogLevel:    "info",
 		Shutdown:    Duration(60 * time.Second),
+		// Daily demand changes once a day.
+		ForecastInterval: Duration(24 * time.Hour),
 	}
 }
 
@@ -90,6 +96,9 @@ func (s Settings) Validate() error {
 	}
 	if s.WindowGrace < 0 || s.IdleFlush < 0 {
 		return errors.New("config: window_grace and idle_flush must not be negative")
+	}
+	if s.ForecastInterval < 0 {
+		return errors.New("config: forecast_interval must not be negative (0 disables training in run)")
 	}
 	switch s.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -123,7 +132,7 @@ func (s *Settings) LoadFile(path string) error {
 var Env = []string{
 	"STOCKFLOW_DATA", "STOCKFLOW_BROKERS", "STOCKFLOW_CLICKHOUSE", "STOCKFLOW_DATABASE", "STOCKFLOW_HTTP",
 	"STOCKFLOW_PARTITIONS", "STOCKFLOW_INSTANCE_ID", "STOCKFLOW_WAREHOUSES", "STOCKFLOW_LOG_LEVEL",
-	"STOCKFLOW_WINDOW_GRACE", "STOCKFLOW_IDLE_FLUSH",
+	"STOCKFLOW_WINDOW_GRACE", "STOCKFLOW_IDLE_FLUSH", "STOCKFLOW_FORECAST_INTERVAL",
 	"STOCKFLOW_KAFKA_SASL_MECHANISM", "STOCKFLOW_KAFKA_SASL_USER", "STOCKFLOW_KAFKA_SASL_PASSWORD",
 	"STOCKFLOW_KAFKA_SASL_PASSWORD_FILE", "STOCKFLOW_KAFKA_TLS", "STOCKFLOW_KAFKA_TLS_CA",
 	"STOCKFLOW_KAFKA_TLS_CERT", "STOCKFLOW_KAFKA_TLS_KEY",
@@ -166,7 +175,10 @@ func (s *Settings) ApplyEnv(lookup func(string) (string, bool)) error {
 	if v, ok := get("STOCKFLOW_LOG_LEVEL"); ok {
 		s.LogLevel = v
 	}
-	for name, dst := range map[string]*Duration{"STOCKFLOW_WINDOW_GRACE": &s.WindowGrace, "STOCKFLOW_IDLE_FLUSH": &s.IdleFlush} {
+	for name, dst := range map[string]*Duration{
+		"STOCKFLOW_WINDOW_GRACE": &s.WindowGrace, "STOCKFLOW_IDLE_FLUSH": &s.IdleFlush,
+		"STOCKFLOW_FORECAST_INTERVAL": &s.ForecastInterval,
+	} {
 		if v, ok := get(name); ok {
 			d, err := time.ParseDuration(v)
 			if err != nil {

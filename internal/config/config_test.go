@@ -17,7 +17,7 @@ func TestLayering(t *testing.T) {
 		{
 			name: "defaults are embedded",
 			check: func(t *testing.T, s Settings) {
-				if !s.Embedded() || s.Data != "./stockflow-data" || s.MaxFuture.Std() != time.Hour {
+				if !s.Embedded() || s.Data != "./stockflow-data" || s.MaxFuture.Std() != time.Hour || s.ForecastInterval.Std() != 24*time.Hour {
 					t.Errorf("defaults: %+v", s)
 				}
 			},
@@ -29,8 +29,8 @@ func TestLayering(t *testing.T) {
 				if s.EmbeddedKafka() || s.EmbeddedClickHouse() || s.Partitions != 12 {
 					t.Errorf("server settings not read: %+v", s)
 				}
-				if s.MaxFuture.Std() != 30*time.Minute || s.Shutdown.Std() != 90*time.Second {
-					t.Errorf("durations: %v %v", s.MaxFuture.Std(), s.Shutdown.Std())
+				if s.MaxFuture.Std() != 30*time.Minute || s.Shutdown.Std() != 90*time.Second || s.ForecastInterval.Std() != 6*time.Hour {
+					t.Errorf("durations: %v %v %v", s.MaxFuture.Std(), s.Shutdown.Std(), s.ForecastInterval.Std())
 				}
 				if s.Kafka.Mechanism != "SCRAM-SHA-512" || s.Kafka.User != "stockflow" || !s.TLS.Enabled || s.TLS.CAFile != "/etc/stockflow/ca.pem" {
 					t.Errorf("kafka security: %+v %+v", s.Kafka, s.TLS)
@@ -52,6 +52,27 @@ func TestLayering(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "forecast interval from the environment",
+			file: "testdata/server.json",
+			env:  map[string]string{"STOCKFLOW_FORECAST_INTERVAL": "90m"},
+			check: func(t *testing.T, s Settings) {
+				if s.ForecastInterval.Std() != 90*time.Minute {
+					t.Errorf("forecast interval %v, want 1h30m", s.ForecastInterval.Std())
+				}
+			},
+		},
+		{
+			name: "forecast interval 0 disables",
+			env:  map[string]string{"STOCKFLOW_FORECAST_INTERVAL": "0s"},
+			check: func(t *testing.T, s Settings) {
+				if s.ForecastInterval != 0 {
+					t.Errorf("forecast interval %v, want 0", s.ForecastInterval.Std())
+				}
+			},
+		},
+		{name: "bad forecast interval", env: map[string]string{"STOCKFLOW_FORECAST_INTERVAL": "daily"}, wantErr: "STOCKFLOW_FORECAST_INTERVAL"},
+		{name: "negative forecast interval", env: map[string]string{"STOCKFLOW_FORECAST_INTERVAL": "-1h"}, wantErr: "forecast_interval must not be negative"},
 		{name: "unknown file field", file: "testdata/unknown.json", wantErr: "unknown field"},
 		{name: "bad partitions", env: map[string]string{"STOCKFLOW_PARTITIONS": "many"}, wantErr: "STOCKFLOW_PARTITIONS"},
 		{name: "zero partitions", env: map[string]string{"STOCKFLOW_PARTITIONS": "0"}, wantErr: "partitions must be positive"},

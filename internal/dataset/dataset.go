@@ -4,10 +4,14 @@
 // "tiny M5" subset. The files live outside the repository (by default in
 // ../shared/data beside it); nothing here copies them in.
 //
-// The package reads files only from the directory it is handed. It never
-// reads the environment or flags (STYLE.md rule 9): cmd/ resolves the
-// directory with [Resolve] and passes it in. It must not import pipelines/
-// or consumers/.
+// The loaders read files only from the directory they are handed. Where no
+// directory has a data set, [Locate] has a [Downloader] fetch the originals
+// from the organisers' public repositories (Mcompetitions/M4-methods; the
+// CRAN package m5's tiny_m5.rda, converted from R's save format) into a
+// cache laid out like ../shared/data. The package never reads the
+// environment or flags (STYLE.md rule 9): cmd/ chooses the directories and
+// the cache and passes them in. It must not import pipelines/ or
+// consumers/.
 package dataset
 
 import (

@@ -161,3 +161,77 @@ func TestEmbeddedBrokerPersists(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupLagTo checks the lag of a group against end offsets listed
+// earlier (records produced afterwards do not count) and against the
+// current ones.
+func TestGroupLagTo(t *testing.T) {
+	b, err := StartBroker(BrokerConfig{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.DefaultProduceTopic(TopicSales), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	if _, err := EnsureTopics(ctx, adm, TopicsConfig{Partitions: 2}.Specs(), 1); err != nil {
+		t.Fatal(err)
+	}
+	produce := func(partition int32, n int) {
+		t.Helper()
+		for range n {
+			if err := cl.ProduceSync(ctx, &kgo.Record{Partition: partition, Value: []byte("x")}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	produce(0, 6)
+	produce(1, 4)
+	targets, err := adm.ListEndOffsets(ctx, TopicSales)
+	if err != nil {
+		t.Fatal(err)
+	}
+	produce(0, 5) // after the targets were listed
+
+	const group = "g"
+	commit := func(p0, p1 int64) {
+		t.Helper()
+		var o kadm.Offsets
+		o.Add(kadm.Offset{Topic: TopicSales, Partition: 0, At: p0})
+		o.Add(kadm.Offset{Topic: TopicSales, Partition: 1, At: p1})
+		if _, err := adm.CommitOffsets(ctx, group, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name       string
+		commit     func()
+		lagTo, lag int64
+	}{
+		{"group unknown: everything", func() {}, 10, 15},
+		{"part of the targets", func() { commit(3, 4) }, 3, 8},
+		{"at the targets", func() { commit(6, 4) }, 0, 5},
+		{"past the targets", func() { commit(11, 4) }, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.commit()
+			lagTo, err := GroupLagTo(ctx, adm, group, targets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lag, err := GroupLag(ctx, adm, group, TopicSales)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lagTo != tt.lagTo || lag != tt.lag {
+				t.Errorf("GroupLagTo %d, GroupLag %d; want %d and %d", lagTo, lag, tt.lagTo, tt.lag)
+			}
+		})
+	}
+}
