@@ -10,7 +10,8 @@
 #   4. go test ./...  (unit, kfake, embedded ClickHouse)
 #   5. a short fuzz run of the event decoder
 #   6. a real Apache Kafka broker (kafka-start.sh), then
-#      go test -tags integration -run Integration -count=1 ./...  against it
+#      go test -tags integration -run Integration -count=1 -p 1 -timeout 25m ./...
+#      against it (including the crash, rebalance and broker-restart harness)
 #   7. the broker is stopped whatever happened (trap), a summary is printed,
 #      and the exit status is non-zero if any step failed.
 #
@@ -191,7 +192,9 @@ start_kafka() {
 }
 integration() {
   [[ -n "${STOCKFLOW_KAFKA_BROKERS:-}" ]] || { echo "Apache Kafka did not start (see kafka start)"; return 1; }
-  if ! go test "${GO_TEST_FLAGS[@]}" -tags integration -run Integration -count=1 -p 1 ./...; then
+  # The crash, rebalance and broker-restart harness (cmd/stockflow) runs for
+  # several minutes: above go test's default 10-minute limit.
+  if ! go test "${GO_TEST_FLAGS[@]}" -tags integration -run Integration -count=1 -p 1 -timeout 25m ./...; then
     # shellcheck source=deploy/scripts/kafka-env.sh
     (source "$SCRIPTS/kafka-env.sh" && kafka_log_tail 40)
     return 1

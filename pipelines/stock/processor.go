@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stockflow/stockflow/internal/event"
@@ -148,18 +150,25 @@ func newPartition(grace time.Duration) *partition {
 var ledgerTopics = []string{kafka.TopicSales, kafka.TopicStock}
 
 // maxTopicSkew bounds how far the correction horizon may trail the stream
-// time for a lagging ledger topic, and so the deltas a ledger keeps.
-const maxTopicSkew = 30 * 24 * time.Hour
+// time behind a slower ledger topic, and so the deltas a ledger keeps: far
+// beyond the months of skew a replayed backlog showed (a 30-day bound made
+// valid counts late_count there).
+const maxTopicSkew = 400 * 24 * time.Hour
 
 // horizon is the start of the correction horizon (Unix ms): d behind the
-// earliest of the ledger topics' latest event times (topics not seen yet on
-// this partition aside), but never more than maxTopicSkew + d behind the
-// stream time. It only decides what is folded; exactness comes from
-// Level.FoldedMaxTS, so the horizon may move back and forth.
-func (st *partition) horizon(d time.Duration) int64 {
+// earliest of the ledger topics' (sales, stock) latest event times on this
+// partition, so deltas are never folded before the slower topic's counts
+// can be placed: during a backlog the sales topic can run months ahead of
+// the stock topic. A ledger topic not read yet on this partition holds the
+// horizon back entirely while it has unread records (lagging, per
+// ledgerTopics index), and is ignored otherwise. maxTopicSkew bounds how
+// far back the horizon can be held. The horizon only decides what is
+// folded; exactness comes from Level.FoldedMaxTS, so it may move back and
+// forth.
+func (st *partition) horizon(d time.Duration, lagging [2]bool) int64 {
 	t := st.streamTime
-	for _, topic := range ledgerTopics {
-		if tt := st.topicTime[topic]; tt > 0 {
+	for i, topic := range ledgerTopics {
+		if tt := st.topicTime[topic]; tt > 0 || lagging[i] {
 			t = min(t, tt)
 		}
 	}
@@ -389,11 +398,25 @@ func (p *Processor) Run(ctx context.Context) error {
 // wait for their next record.
 func (p *Processor) restorePending(ctx context.Context) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	var restored []int32
 	for part := range p.pending {
 		if _, err := p.partitionState(ctx, part); err != nil {
+			p.mu.Unlock()
 			return err
 		}
+		restored = append(restored, part)
+	}
+	// Partitions restored inside a transaction (their records came with
+	// the assignment) have not been asked yet.
+	for part := range p.parts {
+		if len(p.progress[part]) < len(kafka.InputTopics) && !slices.Contains(restored, part) {
+			restored = append(restored, part)
+		}
+	}
+	p.mu.Unlock()
+	if err := p.refreshProgress(ctx, restored); err != nil {
+		// Lag stays unknown until the partition's fetches report it.
+		p.log.Warn("input lag of restored partitions unknown", "partitions", restored, "err", err)
 	}
 	return nil
 }
@@ -402,6 +425,9 @@ func (p *Processor) restorePending(ctx context.Context) error {
 // each touches only its partition's state.
 type task struct {
 	part int32
+	// lagging says, per ledger topic, whether it had unread records at the
+	// start of the transaction (see horizon).
+	lagging [2]bool
 	// added lists the event ids accepted, for one changelog batch; first
 	// is the offset of the first record processed per input topic, which
 	// names the batch.
@@ -463,6 +489,11 @@ func (p *Processor) transact(ctx context.Context, fetches kgo.Fetches) error {
 	}
 	n := 0
 	if restoreErr == nil {
+		for _, t := range tasks {
+			for i, topic := range ledgerTopics {
+				t.lagging[i] = p.laggingLocked(t.part, topic)
+			}
+		}
 		p.parallel(tasks, func(t *task) {
 			for _, r := range mergeByTime(t.queues, t.rewind) {
 				t.n++
@@ -584,15 +615,31 @@ func (p *Processor) idleFlush(ctx context.Context) {
 	wall := time.Now()
 	nowMS := p.cfg.Now().UnixMilli()
 	p.mu.Lock()
-	var tasks []*task
+	var idle []int32
 	for part, st := range p.parts {
 		w := st.win
-		if wall.Sub(st.active) < p.cfg.IdleFlush || nowMS <= w.closeTime || !p.caughtUp(part) ||
+		if wall.Sub(st.active) < p.cfg.IdleFlush || nowMS <= w.closeTime ||
 			(len(w.open) == 0 && len(w.outages) == 0) ||
 			floorTo(nowMS-w.grace, hourMS) == floorTo(w.closeTime-w.grace, hourMS) {
 			continue
 		}
-		tasks = append(tasks, &task{part: part, st: st, dirty: map[Key]*Level{}})
+		idle = append(idle, part)
+	}
+	p.mu.Unlock()
+	if len(idle) == 0 {
+		return
+	}
+	// Fetch positions go stale while producers write: ask the brokers.
+	if err := p.refreshProgress(ctx, idle); err != nil {
+		p.log.Warn("idle flush: input lag unknown; not flushing", "err", err)
+		return
+	}
+	p.mu.Lock()
+	var tasks []*task
+	for _, part := range idle {
+		if st := p.parts[part]; st != nil && p.caughtUp(part) {
+			tasks = append(tasks, &task{part: part, st: st, dirty: map[Key]*Level{}})
+		}
 	}
 	p.mu.Unlock()
 	if len(tasks) == 0 {
@@ -641,6 +688,74 @@ func (p *Processor) noteProgress(part int32, topic string, consumed, lso, hwm in
 		p.progress[part] = m
 	}
 	m[topic] = fetchPos{consumed: consumed, end: end}
+}
+
+// laggingLocked reports whether topic's partition part had unread records
+// at the last look (fetch or refresh). Unknown counts as lagging (nothing
+// is folded on a guess); the next round's refresh makes it known.
+// Called with p.mu held.
+func (p *Processor) laggingLocked(part int32, topic string) bool {
+	pos, ok := p.progress[part][topic]
+	return !ok || pos.consumed < 0 || pos.end-pos.consumed > 1
+}
+
+// refreshProgress asks the brokers where the inputs of parts end (last
+// stable offset) and how far the group committed, so that lag is known
+// before a partition's first fetch of every topic and is fresh before an
+// idle flush. Called without p.mu.
+func (p *Processor) refreshProgress(ctx context.Context, parts []int32) error {
+	if len(parts) == 0 {
+		return nil
+	}
+	adm := kadm.NewClient(p.sess.Client())
+	ends, err := adm.ListCommittedOffsets(ctx, kafka.InputTopics...)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("list input end offsets: %w", err)
+	}
+	starts, err := adm.ListStartOffsets(ctx, kafka.InputTopics...)
+	if err == nil {
+		err = starts.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("list input start offsets: %w", err)
+	}
+	committed, err := adm.FetchOffsets(ctx, p.cfg.Group)
+	if err == nil {
+		err = committed.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("fetch committed offsets of %s: %w", p.cfg.Group, err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, part := range parts {
+		for _, topic := range kafka.InputTopics {
+			end, ok := ends.Lookup(topic, part)
+			if !ok {
+				continue
+			}
+			at := int64(0)
+			if s, ok := starts.Lookup(topic, part); ok {
+				at = s.Offset // where a group without a commit starts
+			}
+			if c, ok := committed.Lookup(topic, part); ok && c.At >= 0 {
+				at = c.At
+			}
+			m := p.progress[part]
+			if m == nil {
+				m = make(map[string]fetchPos)
+				p.progress[part] = m
+			}
+			if pos, ok := m[topic]; ok && pos.consumed > at {
+				at = pos.consumed // processed past the last commit (not in a transaction now)
+			}
+			m[topic] = fetchPos{consumed: at, end: end.Offset}
+		}
+	}
+	return nil
 }
 
 // caughtUp reports whether part had consumed every input to the committed
@@ -756,7 +871,7 @@ func (p *Processor) process(ctx context.Context, tx *txn, t *task, r *kgo.Record
 			key = Key{SKU: stk.SKU, Warehouse: stk.Warehouse}
 		}
 		lv := p.level(t, key)
-		horizon := st.horizon(p.cfg.Horizon)
+		horizon := st.horizon(p.cfg.Horizon, t.lagging)
 		var (
 			out Outcome
 			d   int64
