@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stockflow/stockflow/internal/config"
 	"github.com/stockflow/stockflow/internal/event"
+	"github.com/stockflow/stockflow/internal/event/eventtest"
 	"github.com/stockflow/stockflow/internal/kafka"
 	"github.com/stockflow/stockflow/internal/store"
 )
@@ -382,18 +382,14 @@ func checkPublished(ctx context.Context, t *testing.T, s config.Settings, runID 
 		}
 		recs = append(recs, f.Records()...)
 	}
-	sch := compileForecastSchema(t)
+	sch := eventtest.Schema(t, "forecasts.v1.json")
 	byKey := map[string][]string{}
 	for _, r := range recs {
 		var f event.Forecast
 		if err := json.Unmarshal(r.Value, &f); err != nil {
 			t.Fatal(err)
 		}
-		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(r.Value))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := sch.Validate(inst); err != nil {
+		if err := eventtest.Validate(sch, r.Value); err != nil {
 			t.Errorf("record %s@%s: %v", f.SKU, f.Warehouse, err)
 		}
 		if string(r.Key) != string(f.SKU) || f.RunID != runID || len(f.Days) != 28 {
@@ -410,31 +406,4 @@ func checkPublished(ctx context.Context, t *testing.T, s config.Settings, runID 
 			t.Errorf("%s: %d records, want the same record twice", k, len(vs))
 		}
 	}
-}
-
-func compileForecastSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	f, err := event.Schemas().Open("forecasts.v1.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if cerr := f.Close(); cerr != nil {
-		t.Fatal(cerr)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.AssertFormat()
-	id, _ := doc.(map[string]any)["$id"].(string)
-	if err := c.AddResource(id, doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch
 }

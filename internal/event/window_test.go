@@ -5,36 +5,13 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // TestWindowSchema proves windows.v1.json and the Window type agree: every
 // field the type writes is in the schema (which forbids others), and the
 // schema rejects what the type must never write.
 func TestWindowSchema(t *testing.T) {
-	f, err := Schemas().Open("windows.v1.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if cerr := f.Close(); cerr != nil {
-		t.Fatal(cerr)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.AssertFormat()
-	id, _ := doc.(map[string]any)["$id"].(string)
-	if err := c.AddResource(id, doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile(id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sch := compileSchema(t, "windows.v1.json")
 	day := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	good := Window{
 		SKU: "SKU-1", Warehouse: "WH-BER", Size: WindowDay, Start: day, End: day.Add(24 * time.Hour),

@@ -8,41 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stockflow/stockflow/internal/event"
+	"github.com/stockflow/stockflow/internal/event/eventtest"
 	"github.com/stockflow/stockflow/pipelines/forecast"
 )
-
-// forecastSchema compiles internal/event/schema/forecasts.v1.json.
-func forecastSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	f, err := event.Schemas().Open("forecasts.v1.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if cerr := f.Close(); cerr != nil {
-		t.Fatal(cerr)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.AssertFormat()
-	id, _ := doc.(map[string]any)["$id"].(string)
-	if err := c.AddResource(id, doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch
-}
 
 // TestPublish publishes a run twice to the in-process broker (kfake) and
 // reads the topic back: one record per series, keyed by SKU, with the run
@@ -88,14 +60,10 @@ func TestPublish(t *testing.T) {
 		t.Fatalf("%d records, want %d", len(recs), want)
 	}
 
-	sch := forecastSchema(t)
+	sch := eventtest.Schema(t, "forecasts.v1.json")
 	byKey := map[string][][]byte{}
 	for _, r := range recs {
-		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(r.Value))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := sch.Validate(inst); err != nil {
+		if err := eventtest.Validate(sch, r.Value); err != nil {
 			t.Errorf("record %s does not validate: %v\n%s", r.Key, err, r.Value)
 		}
 		if len(r.Headers) != 1 || r.Headers[0].Key != event.HeaderRunID || string(r.Headers[0].Value) != res.RunID {
