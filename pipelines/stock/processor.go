@@ -168,13 +168,29 @@ const maxTopicSkew = 400 * 24 * time.Hour
 func (st *partition) horizon(d time.Duration, lagging [2]bool) int64 {
 	t := st.streamTime
 	for i, topic := range ledgerTopics {
-		if tt := st.topicTime[topic]; tt > 0 || lagging[i] {
+		switch tt := st.topicTime[topic]; {
+		case tt > 0 || lagging[i]:
 			t = min(t, tt)
+		default:
+			// Never read here and no unread records known, but the lag was
+			// asked when the partition was restored: producers may have
+			// written since. Hold back a while in case its first records
+			// are old.
+			t = min(t, st.streamTime-unseenHold.Milliseconds())
 		}
 	}
 	t = max(t, st.streamTime-maxTopicSkew.Milliseconds())
 	return t - d.Milliseconds()
 }
+
+// unseenHold is how far the correction horizon stays behind the stream
+// time for a ledger topic this partition has not read yet and that had no
+// unread records when last asked: as far as for a lagging one. The crash
+// harness showed a stock topic whose records arrived after the restore
+// reaching the pipeline two months of event time behind the sales topic;
+// 30 days let valid counts turn late_count. A partition that never sees a
+// stock event keeps its sales deltas (bounded by maxTopicSkew).
+const unseenHold = maxTopicSkew
 
 // Stats is a snapshot of the processor's counters.
 type Stats struct {
