@@ -10,12 +10,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stockflow/stockflow/internal/event"
 	"github.com/stockflow/stockflow/internal/kafka"
-	"github.com/stockflow/stockflow/internal/testenv"
 )
 
 func TestSeenBatchRoundTrip(t *testing.T) {
@@ -55,14 +53,7 @@ func TestSeenBatchRoundTrip(t *testing.T) {
 // restores them), and that a batch is tombstoned once its ids leave the
 // deduplication window.
 func TestDedupSurvivesRestart(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := testenv.Report("kafka: kfake in-process broker (github.com/twmb/franz-go/pkg/kfake) (pipelines/stock)"); err != nil {
-		t.Fatal(err)
-	}
+	c := newKfake(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	kc := kafka.Config{Brokers: c.ListenAddrs(), ClientID: "dedup"}

@@ -14,13 +14,11 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/stockflow/stockflow/internal/event"
 	"github.com/stockflow/stockflow/internal/kafka"
-	"github.com/stockflow/stockflow/internal/testenv"
 )
 
 type windowID struct {
@@ -38,14 +36,7 @@ type windowID struct {
 // and the changelog must hold the input's on-hand levels: an aborted
 // transaction leaves no trace in state or outputs.
 func TestWindowsThroughAborts(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.BrokerConfigs(map[string]string{"message.max.bytes": "8388608"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := testenv.Report("kafka: kfake in-process broker (github.com/twmb/franz-go/pkg/kfake) (pipelines/stock)"); err != nil {
-		t.Fatal(err)
-	}
+	c := newKfake(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	kc := kafka.Config{Brokers: c.ListenAddrs(), ClientID: "windows-abort"}
