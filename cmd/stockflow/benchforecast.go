@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/stockflow/stockflow/internal/dataset"
@@ -368,31 +367,13 @@ func benchM4Auto(ctx context.Context, d *benchData, horizon, workers int) (bench
 	model := backtest.Auto{Horizon: horizon, Combine: 3}
 	levels := mforecast.StandardLevels
 	fcs := make([]benchForecastOf, len(d.trains))
-	next := make(chan int)
-	var wg sync.WaitGroup
 	t0 := time.Now()
-	for range workers {
-		wg.Go(func() {
-			for j := range next {
-				fcs[j] = benchFit(model, d.trains[j], horizon, levels)
-				fcs[j].index = j
-			}
-		})
-	}
-	var cancelled error
-feed:
-	for j := range d.trains {
-		select {
-		case next <- j:
-		case <-ctx.Done():
-			cancelled = ctx.Err()
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	if cancelled != nil {
-		return benchSet{}, fmt.Errorf("bench m4-weekly auto: %w", cancelled)
+	err := parallelFor(ctx, len(d.trains), workers, func(j int) {
+		fcs[j] = benchFit(model, d.trains[j], horizon, levels)
+		fcs[j].index = j
+	})
+	if err != nil {
+		return benchSet{}, fmt.Errorf("bench m4-weekly auto: %w", err)
 	}
 	set := newBenchSet("auto", len(d.trains), time.Since(t0).Seconds(), workers)
 	chosen := map[string]bool{}

@@ -257,29 +257,8 @@ func (t *evalTask) runMethod(ctx context.Context, name string, workers int) (eva
 	}
 	res := make([]seriesResult, len(t.train))
 	start := time.Now()
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				res[i] = t.forecastOne(model, i)
-			}
-		})
-	}
-	var cancelled error
-feed:
-	for i := range t.train {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			cancelled = ctx.Err()
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	if cancelled != nil {
-		return evalMethod{}, fmt.Errorf("evaluate %s: %w", name, cancelled)
+	if err := parallelFor(ctx, len(t.train), workers, func(i int) { res[i] = t.forecastOne(model, i) }); err != nil {
+		return evalMethod{}, fmt.Errorf("evaluate %s: %w", name, err)
 	}
 	r := evalMethod{Method: name, FitSeconds: time.Since(start).Seconds()}
 	return r, t.score(&r, res)
@@ -463,4 +442,32 @@ func datasetCache() (string, error) {
 		root = filepath.Join(c, "stockflow")
 	}
 	return filepath.Join(root, "datasets"), nil
+}
+
+// parallelFor calls fn(i) for every i in [0, n) on workers goroutines and
+// returns ctx's error if it ends first (the indexes handed out so far
+// still finish).
+func parallelFor(ctx context.Context, n, workers int, fn func(i int)) error {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range max(workers, 1) {
+		wg.Go(func() {
+			for i := range next {
+				fn(i)
+			}
+		})
+	}
+	var cancelled error
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			cancelled = ctx.Err()
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	return cancelled
 }
