@@ -1,4 +1,4 @@
-package event
+package event_test
 
 import (
 	"encoding/json"
@@ -6,70 +6,40 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/stockflow/stockflow/internal/event"
+	"github.com/stockflow/stockflow/internal/event/eventtest"
 )
 
-// compileSchema compiles one embedded schema file with format assertions.
-func compileSchema(t *testing.T, file string) *jsonschema.Schema {
-	t.Helper()
-	f, err := Schemas().Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if cerr := f.Close(); cerr != nil {
-		t.Fatal(cerr)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, _ := doc.(map[string]any)["$id"].(string)
-	if !strings.HasSuffix(id, "/"+file) {
-		t.Fatalf("schema %s: $id %q does not end in its file name", file, id)
-	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.AssertFormat()
-	if err := c.AddResource(id, doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch
-}
-
-// TestForecastSchema proves forecasts.v1.json and the Forecast type agree:
+// TestForecastSchema proves forecasts.v1.json and the event.Forecast type agree:
 // records the type writes validate (with and without undefined accuracy
 // measures), they round-trip, and the schema rejects what the type must
 // never write.
 func TestForecastSchema(t *testing.T) {
-	sch := compileSchema(t, "forecasts.v1.json")
+	sch := eventtest.Schema(t, "forecasts.v1.json")
 	f := func(v float64) *float64 { return &v }
-	good := Forecast{
+	good := event.Forecast{
 		RunID: "fc-20260301-0123456789abcdef", SKU: "SKU-1", Warehouse: "WH01", Cutoff: "2026-03-01",
 		Model: "mean(ewma0.05*p7,tsb*p7)",
-		Days: []ForecastDay{
+		Days: []event.ForecastDay{
 			{Day: "2026-03-02", Horizon: 1, Mean: 3.2, P05: 0, P10: 1, P50: 3, P90: 5.5, P95: 6.1, P99: 8.25},
 			{Day: "2026-03-03", Horizon: 2, Mean: 4.0, P05: 0.5, P10: 1.25, P50: 3.75, P90: 6.875, P95: 7.625, P99: 10.3125, Uplift: 0.25},
 		},
-		Accuracy: ForecastAccuracy{
+		Accuracy: event.ForecastAccuracy{
 			EvalDays: 26, CensoredDays: 2, MASE: f(0.81), RMSSE: f(0.77), WAPE: f(0.42), Bias: f(-0.05),
 			Pinball: f(0.21), Coverage90: f(0.92),
 		},
 	}
 	undefined := good
-	undefined.Accuracy = ForecastAccuracy{CensoredDays: 30}
-	for name, rec := range map[string]Forecast{"scored": good, "not scored": undefined} {
+	undefined.Accuracy = event.ForecastAccuracy{CensoredDays: 30}
+	for name, rec := range map[string]event.Forecast{"scored": good, "not scored": undefined} {
 		b, err := json.Marshal(rec)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := schemaCheck(sch, b); err != nil {
+		if err := eventtest.Validate(sch, b); err != nil {
 			t.Errorf("%s: schema rejects a record the type writes: %v\n%s", name, err, b)
 		}
-		var back Forecast
+		var back event.Forecast
 		if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, rec) {
 			t.Errorf("%s: round trip changed the record: %+v -> %+v (%v)", name, rec, back, err)
 		}
@@ -95,7 +65,7 @@ func TestForecastSchema(t *testing.T) {
 		if v == string(b) {
 			t.Fatalf("%s: the edit did not apply", name)
 		}
-		if err := schemaCheck(sch, []byte(v)); err == nil {
+		if err := eventtest.Validate(sch, []byte(v)); err == nil {
 			t.Errorf("%s: schema accepts %s", name, v)
 		}
 	}

@@ -1,34 +1,37 @@
-package event
+package event_test
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stockflow/stockflow/internal/event"
+	"github.com/stockflow/stockflow/internal/event/eventtest"
 )
 
-// TestWindowSchema proves windows.v1.json and the Window type agree: every
+// TestWindowSchema proves windows.v1.json and the event.Window type agree: every
 // field the type writes is in the schema (which forbids others), and the
 // schema rejects what the type must never write.
 func TestWindowSchema(t *testing.T) {
-	sch := compileSchema(t, "windows.v1.json")
+	sch := eventtest.Schema(t, "windows.v1.json")
 	day := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	good := Window{
-		SKU: "SKU-1", Warehouse: "WH-BER", Size: WindowDay, Start: day, End: day.Add(24 * time.Hour),
-		Kind: WindowFinal, Units: 12, Revenue: 119.88, Sales: 5, StockoutSeconds: 3600,
+	good := event.Window{
+		SKU: "SKU-1", Warehouse: "WH-BER", Size: event.WindowDay, Start: day, End: day.Add(24 * time.Hour),
+		Kind: event.WindowFinal, Units: 12, Revenue: 119.88, Sales: 5, StockoutSeconds: 3600,
 		Velocity7: 1.5, Velocity28: 0.75, StreamTime: day.Add(26 * time.Hour),
 	}
 	hour := good
-	hour.Size, hour.End, hour.Kind, hour.StockoutSeconds, hour.Velocity7, hour.Velocity28 = WindowHour, day.Add(time.Hour), WindowCorrection, 0, 0, 0
-	for name, w := range map[string]Window{"day final": good, "hour correction": hour} {
+	hour.Size, hour.End, hour.Kind, hour.StockoutSeconds, hour.Velocity7, hour.Velocity28 = event.WindowHour, day.Add(time.Hour), event.WindowCorrection, 0, 0, 0
+	for name, w := range map[string]event.Window{"day final": good, "hour correction": hour} {
 		b, err := json.Marshal(w)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := schemaCheck(sch, b); err != nil {
+		if err := eventtest.Validate(sch, b); err != nil {
 			t.Errorf("%s: schema rejects a record the type writes: %v\n%s", name, err, b)
 		}
-		var back Window
+		var back event.Window
 		if err := json.Unmarshal(b, &back); err != nil || !back.Start.Equal(w.Start) || back != w {
 			t.Errorf("%s: round trip changed the record: %+v -> %+v (%v)", name, w, back, err)
 		}
@@ -48,7 +51,7 @@ func TestWindowSchema(t *testing.T) {
 		if v == string(b) {
 			t.Fatalf("%s: the edit did not apply", name)
 		}
-		if err := schemaCheck(sch, []byte(v)); err == nil {
+		if err := eventtest.Validate(sch, []byte(v)); err == nil {
 			t.Errorf("%s: schema accepts %s", name, v)
 		}
 	}
