@@ -210,6 +210,15 @@ func (s *Sim) Items() []Item { return slices.Clone(s.items) }
 // Config returns the configuration with the defaults filled in.
 func (s *Sim) Config() Config { return s.cfg }
 
+
+// LeadTime is the supplier lead time of SKU index sku (0-based, in Items
+// order) into warehouse index w: the mean and standard deviation in days
+// that receipts are sampled from (rounded and clamped to 3..14 days).
+func (s *Sim) LeadTime(sku, w int) (meanDays, sdDays float64) {
+	sup := int(s.supplier[sku])
+	return s.leadMean[sup*s.nW+w], s.leadSD[sup]
+}
+
 func (s *Sim) buildNetwork() {
 	s.whs = make([]Warehouse, s.nW)
 	for i := range s.whs {
