@@ -210,7 +210,6 @@ func (s *Sim) Items() []Item { return slices.Clone(s.items) }
 // Config returns the configuration with the defaults filled in.
 func (s *Sim) Config() Config { return s.cfg }
 
-
 // LeadTime is the supplier lead time of SKU index sku (0-based, in Items
 // order) into warehouse index w: the mean and standard deviation in days
 // that receipts are sampled from (rounded and clamped to 3..14 days).
