@@ -26,13 +26,17 @@ const (
 	// deduplication, byte for byte, in the partition of its input record,
 	// with headers saying how the ledger applied it. It is the canonical
 	// log the ClickHouse sinks read.
-	TopicAccepted        = "stockflow.accepted.v1"
-	TopicStockChangelog  = "stockflow.stock-changelog.v1"
-	TopicReorders        = "stockflow.reorders.v1"
-	TopicRouting         = "stockflow.routing.v1"
-	TopicForecasts       = "stockflow.forecasts.v1"
-	defaultPartitions    = 6
-	defaultRetentionDays = 30
+	TopicAccepted       = "stockflow.accepted.v1"
+	TopicStockChangelog = "stockflow.stock-changelog.v1"
+	TopicReorders       = event.TopicReorders
+	TopicApprovals      = event.TopicApprovals
+	// TopicReplenishChangelog holds the replenishment pipeline's state
+	// (positions, open reorders, lead-time statistics), compact only.
+	TopicReplenishChangelog = "stockflow.replenish-changelog.v1"
+	TopicRouting            = "stockflow.routing.v1"
+	TopicForecasts          = "stockflow.forecasts.v1"
+	defaultPartitions       = 6
+	defaultRetentionDays    = 30
 )
 
 // InputTopics are the upstream topics the stock pipeline consumes. They and
@@ -81,14 +85,16 @@ func (c TopicsConfig) Specs() []TopicSpec {
 		"retention.ms":   strconv.FormatInt(ret.Milliseconds(), 10),
 	}
 	var specs []TopicSpec
-	for _, t := range []string{TopicSales, TopicStock, TopicOrders, TopicCampaigns, TopicDLQ, TopicAccepted, TopicWindows, TopicReorders, TopicRouting, TopicForecasts} {
+	for _, t := range []string{TopicSales, TopicStock, TopicOrders, TopicCampaigns, TopicDLQ, TopicAccepted, TopicWindows, TopicReorders, TopicApprovals, TopicRouting, TopicForecasts} {
 		specs = append(specs, TopicSpec{Name: t, Partitions: p, Configs: events})
 	}
 	// The stock changelog is compact only: a ledger must never expire, and
 	// the pipeline tombstones the deduplication entries it forgets.
-	specs = append(specs, TopicSpec{Name: TopicStockChangelog, Partitions: p, Configs: map[string]string{
-		"cleanup.policy": "compact",
-	}})
+	for _, t := range []string{TopicStockChangelog, TopicReplenishChangelog} {
+		specs = append(specs, TopicSpec{Name: t, Partitions: p, Configs: map[string]string{
+			"cleanup.policy": "compact",
+		}})
+	}
 	return specs
 }
 
