@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stockflow/stockflow/internal/event"
@@ -22,61 +20,12 @@ import (
 func (p *Processor) restore(ctx context.Context, part int32) (*partition, error) {
 	st := newPartition(p.cfg.Grace)
 	winState := make(map[string][]byte) // latest value per window-state key
-	opts, err := p.cfg.Kafka.Opts()
+	start := time.Now()
+	n, err := kafka.ReadCommitted(ctx, p.cfg.Kafka, kafka.TopicStockChangelog, part, func(r *kgo.Record) {
+		p.applyChangelog(st, r, winState)
+	})
 	if err != nil {
 		return nil, err
-	}
-	cl, err := kgo.NewClient(append(opts,
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.KeepControlRecords(),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{
-			kafka.TopicStockChangelog: {part: kgo.NewOffset().AtStart()},
-		}),
-	)...)
-	if err != nil {
-		return nil, fmt.Errorf("restore client: %w", err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	lso, err := adm.ListCommittedOffsets(ctx, kafka.TopicStockChangelog)
-	if err != nil {
-		return nil, fmt.Errorf("list changelog offsets: %w", err)
-	}
-	end, ok := lso.Lookup(kafka.TopicStockChangelog, part)
-	if !ok {
-		return nil, fmt.Errorf("changelog partition %d: no stable offset listed", part)
-	}
-	if end.Err != nil {
-		return nil, fmt.Errorf("changelog partition %d: list stable offset: %w", part, end.Err)
-	}
-	starts, err := adm.ListStartOffsets(ctx, kafka.TopicStockChangelog)
-	if err != nil {
-		return nil, fmt.Errorf("list changelog start offsets: %w", err)
-	}
-	next := int64(-1)
-	if s, ok := starts.Lookup(kafka.TopicStockChangelog, part); ok && s.Err == nil && s.Offset >= end.Offset {
-		next = end.Offset // nothing left to read (empty, or all deleted)
-	}
-	start := time.Now()
-	n := 0
-	for next < end.Offset-1 {
-		fetches := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		var ferr error
-		fetches.EachError(func(_ string, _ int32, err error) { ferr = err })
-		if ferr != nil {
-			return nil, fmt.Errorf("fetch changelog: %w", ferr)
-		}
-		fetches.EachRecord(func(r *kgo.Record) {
-			next = r.Offset
-			if r.Attrs.IsControl() {
-				return
-			}
-			n++
-			p.applyChangelog(st, r, winState)
-		})
 	}
 	for key, v := range winState {
 		if err := st.win.restoreRecord(key, v); err != nil {
