@@ -23,6 +23,10 @@ type Forecast struct {
 	// Model is the model chosen for the series by the backtest, e.g.
 	// "ewma0.05*p7" or "mean(mean28*p7,tsb*p7)".
 	Model string `json:"model"`
+	// Class is the ABC/XYZ class of the key over the training history
+	// ("AX" … "CZ"), or "" when the run did not classify. Replenishment
+	// picks its rule per class.
+	Class string `json:"class,omitempty"`
 	// Days are the forecast days in order, horizon 1, 2, ...
 	Days     []ForecastDay    `json:"days"`
 	Accuracy ForecastAccuracy `json:"accuracy"`

@@ -34,6 +34,9 @@ func (r *Result) Record(i int) event.Forecast {
 			Coverage90:   finite(f.Accuracy.Coverage90),
 		},
 	}
+	if i < len(r.Classes) {
+		rec.Class = r.Classes[i]
+	}
 	for k, d := range f.Days {
 		rec.Days[k] = event.ForecastDay{
 			Day: d.Day.Format(time.DateOnly), Horizon: d.Horizon,

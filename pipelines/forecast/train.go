@@ -140,6 +140,9 @@ type Result struct {
 	// Calibration is the factor applied to announced uplifts.
 	Uplifts     []Uplift
 	Calibration float64
+	// Classes, when set by the caller, holds the ABC/XYZ class of each
+	// forecast (same order as Forecasts); Record publishes it.
+	Classes []string
 }
 
 // SeriesForecast is the forecast of one series.
