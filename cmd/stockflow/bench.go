@@ -21,6 +21,8 @@ func cmdBench(ctx context.Context, args []string) error {
 		return benchPipeline(ctx, args[1:])
 	case "forecast":
 		return benchForecast(ctx, args[1:])
+	case "replenish":
+		return benchReplenish(ctx, args[1:])
 	case "decode":
 		fs := flag.NewFlagSet("bench decode", flag.ContinueOnError)
 		jsonOut := fs.Bool("json", false, "print exactly one JSON object on stdout")

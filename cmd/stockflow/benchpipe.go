@@ -69,7 +69,7 @@ func benchPipeline(ctx context.Context, args []string) error {
 	var produced, bad atomic.Int64
 	state := simState{}
 	t0 := time.Now()
-	if err := produceSimulation(ctx, kc, simulator, &state, "", &produced, &bad, false, log); err != nil {
+	if err := produceSimulation(ctx, kc, simulator, &state, "", &produced, &bad, false, nil, log); err != nil {
 		return err
 	}
 	n := produced.Load()

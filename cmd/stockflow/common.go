@@ -19,6 +19,7 @@ import (
 	"github.com/stockflow/stockflow/internal/store"
 	"github.com/stockflow/stockflow/internal/store/embedded"
 	"github.com/stockflow/stockflow/internal/store/server"
+	"github.com/stockflow/stockflow/pipelines/replenish"
 	sqlfs "github.com/stockflow/stockflow/sql"
 )
 
@@ -191,6 +192,7 @@ func waitDrained(ctx context.Context, kc kafka.Config, timeout time.Duration, gr
 func pipelineGroups(sinkGroup string) []groupTopics {
 	return []groupTopics{
 		{group: "stockflow-stock", topics: kafka.InputTopics},
+		{group: "stockflow-replenish", topics: replenish.InputTopics},
 		{group: sinkGroup, topics: chsink.Topics},
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stockflow/stockflow/internal/config"
 	"github.com/stockflow/stockflow/internal/sim"
 	"github.com/stockflow/stockflow/internal/testenv"
+	"github.com/stockflow/stockflow/pipelines/replenish"
 )
 
 // TestIntegrationProcessRealKafka runs the server-mode path on a real
@@ -59,7 +60,7 @@ func TestIntegrationProcessRealKafka(t *testing.T) {
 	}
 	var produced, bad atomic.Int64
 	state := simState{}
-	if err := produceSimulation(ctx, kc, simulator, &state, "", &produced, &bad, false, log); err != nil {
+	if err := produceSimulation(ctx, kc, simulator, &state, "", &produced, &bad, false, nil, log); err != nil {
 		t.Fatal(err)
 	}
 	if produced.Load() == 0 || bad.Load() == 0 {
@@ -68,7 +69,9 @@ func TestIntegrationProcessRealKafka(t *testing.T) {
 
 	pctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- process(pctx, s, kc, st, known, log) }()
+	go func() {
+		done <- process(pctx, s, kc, st, known, replenishSetup{planning: replenish.DefaultPlanning()}, log)
+	}()
 	if err := waitDrained(ctx, kc, 3*time.Minute, pipelineGroups("stockflow-sink")...); err != nil {
 		t.Fatal(err)
 	}

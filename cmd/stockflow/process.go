@@ -72,7 +72,14 @@ func cmdProcess(ctx context.Context, args []string) error {
 	if len(known) == 0 {
 		return fmt.Errorf("no warehouses registered: run simulate, insert into the warehouses table, or set STOCKFLOW_WAREHOUSES")
 	}
-	return process(ctx, s, kc, st, known, log)
+	setup := replenishSetup{}
+	if err := loadReplenishFile(s, &setup); err != nil {
+		return err
+	}
+	if setup.regions, err = warehouseRegions(ctx, st); err != nil {
+		return err
+	}
+	return process(ctx, s, kc, st, known, setup, log)
 }
 
 // knownWarehouses reads the warehouse registry from the store, adding extra.
@@ -93,7 +100,7 @@ func knownWarehouses(ctx context.Context, st store.Store, extra []string) (map[e
 	return known, nil
 }
 
-func process(ctx context.Context, s config.Settings, kc kafka.Config, st store.Store, known map[event.WarehouseID]struct{}, log *slog.Logger) error {
+func process(ctx context.Context, s config.Settings, kc kafka.Config, st store.Store, known map[event.WarehouseID]struct{}, setup replenishSetup, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	grace, idle := s.StockTimes()
@@ -108,26 +115,40 @@ func process(ctx context.Context, s config.Settings, kc kafka.Config, st store.S
 	if err != nil {
 		return err
 	}
-	sink, err := chsink.New(chsink.Config{Kafka: kc, InstanceID: "stockflow-sink-" + s.InstanceID}, st, log.With("component", "sink"), chsink.NewMetrics(reg))
+	repl, err := newReplenisher(kc, s.InstanceID, setup, reg, log)
 	if err != nil {
 		proc.Close()
 		return err
 	}
+	sink, err := chsink.New(chsink.Config{Kafka: kc, InstanceID: "stockflow-sink-" + s.InstanceID}, st, log.With("component", "sink"), chsink.NewMetrics(reg))
+	if err != nil {
+		proc.Close()
+		repl.Close()
+		return err
+	}
 	srv, err := api.Listen(api.Config{
 		Addr: s.HTTP, Gatherer: reg, Version: version,
-		Checks: map[string]api.Check{"stock": func(context.Context) (bool, string) {
-			ok, n := proc.Ready()
-			return ok, fmt.Sprintf("%d partitions restoring", n)
-		}},
+		Checks: map[string]api.Check{
+			"stock": func(context.Context) (bool, string) {
+				ok, n := proc.Ready()
+				return ok, fmt.Sprintf("%d partitions restoring", n)
+			},
+			"replenish": func(context.Context) (bool, string) {
+				ok, n := repl.Ready()
+				return ok, fmt.Sprintf("%d partitions restoring", n)
+			},
+		},
 	}, log)
 	if err != nil {
 		proc.Close()
+		repl.Close()
 		sink.Close()
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "stockflow process: brokers %v | ClickHouse %s | http://%s\n", kc.Brokers, st.Mode(), srv.Addr())
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return proc.Run(gctx) })
+	g.Go(func() error { return repl.Run(gctx) })
 	g.Go(func() error { return sink.Run(gctx) })
 	g.Go(func() error { return srv.Run(gctx) })
 	return g.Wait()

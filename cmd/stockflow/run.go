@@ -27,6 +27,7 @@ import (
 	"github.com/stockflow/stockflow/internal/sim"
 	"github.com/stockflow/stockflow/internal/store"
 	"github.com/stockflow/stockflow/pipelines/forecast"
+	"github.com/stockflow/stockflow/pipelines/replenish"
 	"github.com/stockflow/stockflow/pipelines/stock"
 )
 
@@ -179,13 +180,28 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 		return err
 	}
 
+	// The closed loop: from fromDay on, the simulated suppliers deliver
+	// what stockflow's replenishment orders, handed over at each simulated
+	// day's end (runloop.go); before it, their own policy runs.
+	fromDay := min(replenishFromDay, state.Days/2)
+	var (
+		loop   *closedLoop
+		simCtx context.Context
+	)
 	simulator, err := sim.New(sim.Config{
 		Seed: f.seed, SKUs: f.skus, Warehouses: f.warehouses, Days: state.Days, Start: state.Start,
 		BadShare: f.badShare, LiveRate: f.liveRate, RunID: strconv.Itoa(state.Runs),
+		ExternalReplenishment: true, ExternalFrom: fromDay,
+		OnDayEnd: func(day int, end time.Time) error { return loop.dayEnd(simCtx, day, end) },
 	})
 	if err != nil {
 		return err
 	}
+	loop, err = newClosedLoop(kc, simulator, fromDay, log.With("component", "closed-loop"))
+	if err != nil {
+		return err
+	}
+	defer loop.Close()
 	whs := simulator.Warehouses()
 	if err := registerWarehouses(ctx, st, whs); err != nil {
 		return err
@@ -209,9 +225,30 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	if err != nil {
 		return err
 	}
+	setup := replenishSetup{
+		items:   make(map[event.SKU]replenish.Item),
+		regions: make(map[event.WarehouseID]string, len(whs)),
+		from:    state.Start.AddDate(0, 0, fromDay),
+	}
+	for _, it := range simulator.Items() {
+		setup.items[it.SKU] = replenish.Item{SKU: it.SKU, Supplier: it.Supplier, UnitCost: it.Price * benchCostShare, CasePack: int64(it.CasePack)}
+	}
+	for _, w := range whs {
+		setup.regions[w.ID] = w.Region
+	}
+	if err := loadReplenishFile(s, &setup); err != nil {
+		proc.Close()
+		return err
+	}
+	repl, err := newReplenisher(kc, cmp.Or(s.InstanceID, "0"), setup, reg, log)
+	if err != nil {
+		proc.Close()
+		return err
+	}
 	sink, err := chsink.New(chsink.Config{Kafka: kc, InstanceID: "stockflow-sink-" + cmp.Or(s.InstanceID, "0")}, st, log.With("component", "sink"), chsink.NewMetrics(reg))
 	if err != nil {
 		proc.Close()
+		repl.Close()
 		return err
 	}
 	srv, err := api.Listen(api.Config{
@@ -219,6 +256,10 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 		Checks: map[string]api.Check{
 			"stock": func(context.Context) (bool, string) {
 				ok, n := proc.Ready()
+				return ok, fmt.Sprintf("%d partitions restoring", n)
+			},
+			"replenish": func(context.Context) (bool, string) {
+				ok, n := repl.Ready()
 				return ok, fmt.Sprintf("%d partitions restoring", n)
 			},
 			"clickhouse": func(ctx context.Context) (bool, string) {
@@ -232,6 +273,7 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	}, log)
 	if err != nil {
 		proc.Close()
+		repl.Close()
 		sink.Close()
 		return err
 	}
@@ -244,6 +286,7 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	defer stopPipes()
 	pipes, pctx := errgroup.WithContext(pipeCtx)
 	pipes.Go(func() error { return proc.Run(pctx) })
+	pipes.Go(func() error { return repl.Run(pctx) })
 	pipes.Go(func() error { return sink.Run(pctx) })
 	pipes.Go(func() error { return srv.Run(pctx) })
 
@@ -268,15 +311,15 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	go func() {
 		// The history first (unless an earlier run produced it), then
 		// live events; the trainer waits for the history.
-		err := produceSimulation(simCtx, kc, simulator, &state, statePath, &produced, &producedBad, false, log)
+		err := produceSimulation(simCtx, kc, simulator, &state, statePath, &produced, &producedBad, false, loop, log)
 		if err != nil || !state.HistoryDone {
 			simErr <- err
 			return
 		}
 		close(historyReady)
-		simErr <- produceSimulation(simCtx, kc, simulator, &state, statePath, &produced, &producedBad, true, log)
+		simErr <- produceSimulation(simCtx, kc, simulator, &state, statePath, &produced, &producedBad, true, loop, log)
 	}()
-	go status(simCtx, proc, sink, trainer, &produced)
+	go status(simCtx, proc, repl, sink, trainer, &produced)
 
 	var runErr error
 	select {
@@ -297,6 +340,7 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 		log.Warn("shutdown before the pipelines drained", "err", drainErr)
 	}
 	ps := proc.Stats() // before the pipelines leave the group and drop their state
+	rs := repl.Stats()
 	// A training that is due (the one after the history, say) or running
 	// finishes first; no new one starts.
 	if err := stopTrainer(trainer, s.Shutdown.Std()); err != nil {
@@ -312,7 +356,7 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	fmt.Fprintf(os.Stderr, "stockflow run: stopped after %s: %d events in, %d dead-lettered, %d ledgers, %d rows written\n",
 		time.Since(started).Round(time.Second), ps.In, ps.DLQ, ps.Keys, sink.Rows())
 	if f.summary != "" || f.jsonOut {
-		if err := writeSummary(context.WithoutCancel(ctx), f, st, ps, produced.Load(), time.Since(started), s, chVersion, drainErr, trainer.Summary()); err != nil && runErr == nil {
+		if err := writeSummary(context.WithoutCancel(ctx), f, st, ps, rs, loop.ordered, produced.Load(), time.Since(started), s, chVersion, drainErr, trainer.Summary()); err != nil && runErr == nil {
 			runErr = err
 		}
 	}
@@ -321,7 +365,10 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 
 // produceSimulation produces the history (unless state says it is done),
 // then, when live is set, live events until ctx is done.
-func produceSimulation(ctx context.Context, kc kafka.Config, s *sim.Sim, state *simState, statePath string, produced, bad *atomic.Int64, live bool, log *slog.Logger) error {
+//
+// loop, when not nil, gets the producer's flush, so that it can close the
+// simulation's loop at each day's end.
+func produceSimulation(ctx context.Context, kc kafka.Config, s *sim.Sim, state *simState, statePath string, produced, bad *atomic.Int64, live bool, loop *closedLoop, log *slog.Logger) error {
 	opts, err := kc.Opts()
 	if err != nil {
 		return err
@@ -335,6 +382,9 @@ func produceSimulation(ctx context.Context, kc kafka.Config, s *sim.Sim, state *
 		return fmt.Errorf("simulator producer: %w", err)
 	}
 	defer cl.Close()
+	if loop != nil {
+		loop.flush = cl.Flush
+	}
 	var firstErr atomic.Pointer[error]
 	emit := func(r sim.Record) error {
 		if e := firstErr.Load(); e != nil {
@@ -396,7 +446,7 @@ func produceSimulation(ctx context.Context, kc kafka.Config, s *sim.Sim, state *
 	return nil
 }
 
-func status(ctx context.Context, proc *stock.Processor, sink *chsink.Sink, trainer *runTrainer, produced *atomic.Int64) {
+func status(ctx context.Context, proc *stock.Processor, repl *replenish.Processor, sink *chsink.Sink, trainer *runTrainer, produced *atomic.Int64) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	last, lastT := proc.Stats().In, time.Now()
@@ -414,8 +464,9 @@ func status(ctx context.Context, proc *stock.Processor, sink *chsink.Sink, train
 					training = fmt.Sprintf(" | forecast %d/%d series", done, total)
 				}
 			}
-			fmt.Fprintf(os.Stderr, "stockflow: %8.0f events/s | in %d | produced %d | dlq %d | stock keys %d | rows %d | restoring %d%s\n",
-				rate, ps.In, produced.Load(), ps.DLQ, ps.Keys, sink.Rows(), ps.Restoring, training)
+			rs := repl.Stats()
+			fmt.Fprintf(os.Stderr, "stockflow: %8.0f events/s | in %d | produced %d | dlq %d | stock keys %d | reorders %d (received %d) transfers %d | rows %d | restoring %d%s\n",
+				rate, ps.In, produced.Load(), ps.DLQ, ps.Keys, rs.Reorders, rs.Received, rs.Transfers, sink.Rows(), ps.Restoring+rs.Restoring, training)
 		}
 	}
 }
@@ -436,7 +487,7 @@ var summaryTables = []string{"sales", "stock_movements", "orders", "campaigns", 
 
 // writeSummary writes the run's figures to --summary and, with --json, to
 // stdout. fc is the forecast training's summary, nil when it is disabled.
-func writeSummary(ctx context.Context, f runFlags, st store.Store, ps stock.Stats, produced int64, took time.Duration, s config.Settings, chVersion string, drainErr error, fc *runForecastSummary) error {
+func writeSummary(ctx context.Context, f runFlags, st store.Store, ps stock.Stats, rs replenish.Stats, handedOver int, produced int64, took time.Duration, s config.Settings, chVersion string, drainErr error, fc *runForecastSummary) error {
 	counts := make(map[string]uint64, len(summaryTables))
 	for _, t := range summaryTables {
 		// FINAL: count distinct rows, not replays waiting to be merged.
@@ -472,6 +523,11 @@ func writeSummary(ctx context.Context, f runFlags, st store.Store, ps stock.Stat
 		"drained":            drained,
 		"seconds":            took.Seconds(),
 		"forecast":           fc,
+		"replenish": map[string]any{
+			"records_in": rs.In, "reorders": rs.Reorders, "transfers": rs.Transfers, "received": rs.Received,
+			"cancelled": rs.Cancelled, "dead_lettered": rs.DLQ,
+			"handed_to_suppliers": handedOver,
+		},
 	}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {

@@ -78,7 +78,7 @@ func cmdSimulate(ctx context.Context, args []string) error {
 	var produced, bad atomic.Int64
 	t0 := time.Now()
 	state := simState{Seed: seed, SKUs: skus, Warehouses: warehouses, Days: days}
-	if err := produceSimulation(ctx, kc, simulator, &state, "", &produced, &bad, live, log); err != nil {
+	if err := produceSimulation(ctx, kc, simulator, &state, "", &produced, &bad, live, nil, log); err != nil {
 		return err
 	}
 	took := time.Since(t0)

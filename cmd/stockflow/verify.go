@@ -50,6 +50,41 @@ type windowProblem struct {
 	FinalRows       uint64    `json:"final_rows"`
 }
 
+// verifyReordersQuery names sql/queries/verify_reorders.sql.
+// TODO: use sqlfs.VerifyReorders once package sql names it.
+const verifyReordersQuery = "verify_reorders"
+
+// reordersResult is the reorder check (invariant 5): the reorders checked
+// (purchase reorders that were open, and reorders received), the pairs of
+// purchase reorders of one (SKU, warehouse) open at the same time, and the
+// received records without their receipt in stock_movements.
+type reordersResult struct {
+	Checked           int              `json:"checked"`
+	Overlaps          int              `json:"overlaps"`
+	UnmatchedReceipts int              `json:"unmatched_receipts"`
+	Examples          []reorderProblem `json:"examples,omitempty"`
+}
+
+// reorderProblem is one failure of the reorder check. Problem "overlap":
+// the reorder opened first, ReorderID, and the one opened while it was
+// open, OtherReorderID, with their open intervals [opened, closed) (no
+// closed: still open). Problem "unmatched_receipt": the received record,
+// its kind, time and quantity.
+type reorderProblem struct {
+	Problem        string     `json:"problem"`
+	SKU            string     `json:"sku"`
+	Warehouse      string     `json:"warehouse"`
+	ReorderID      string     `json:"reorder_id"`
+	Kind           string     `json:"kind"`
+	Opened         *time.Time `json:"opened,omitempty"`
+	Closed         *time.Time `json:"closed,omitempty"`
+	OtherReorderID string     `json:"other_reorder_id,omitempty"`
+	OtherOpened    *time.Time `json:"other_opened,omitempty"`
+	OtherClosed    *time.Time `json:"other_closed,omitempty"`
+	ReceivedAt     *time.Time `json:"received_at,omitempty"`
+	ReceivedQty    int64      `json:"received_qty,omitempty"`
+}
+
 func cmdVerify(ctx context.Context, args []string) error {
 	c := newCommon("verify")
 	var show int
@@ -72,12 +107,18 @@ func cmdVerify(ctx context.Context, args []string) error {
 		return err
 	}
 	win.Examples = win.Examples[:min(max(show, 0), len(win.Examples))]
-	problems := len(bad) + win.Mismatches + win.Missing
+	ro, err := verifyReorders(ctx, st)
+	if err != nil {
+		return err
+	}
+	ro.Examples = ro.Examples[:min(max(show, 0), len(ro.Examples))]
+	problems := len(bad) + win.Mismatches + win.Missing + ro.Overlaps + ro.UnmatchedReceipts
 	out := map[string]any{
-		"checked":    checked + win.Checked,
+		"checked":    checked + win.Checked + ro.Checked,
 		"mismatches": problems,
 		"stock":      map[string]int{"checked": checked, "mismatches": len(bad)},
 		"windows":    win,
+		"reorders":   ro,
 	}
 	if len(bad) > 0 {
 		out["examples"] = bad[:min(max(show, 0), len(bad))]
@@ -95,6 +136,12 @@ func cmdVerify(ctx context.Context, args []string) error {
 		}
 		if win.Missing > 0 {
 			why = append(why, fmt.Sprintf("%d closed windows with sales have no window record", win.Missing))
+		}
+		if ro.Overlaps > 0 {
+			why = append(why, fmt.Sprintf("%d pairs of purchase reorders of one SKU and warehouse were open at the same time", ro.Overlaps))
+		}
+		if ro.UnmatchedReceipts > 0 {
+			why = append(why, fmt.Sprintf("%d received reorders have no receipt in stock_movements", ro.UnmatchedReceipts))
 		}
 		return fmt.Errorf("verify: %s", strings.Join(why, "; "))
 	}
@@ -220,6 +267,88 @@ func windowExample(status string, v any) (windowProblem, error) {
 		return p, fmt.Errorf("verify windows: example finals: %w", err)
 	}
 	p.FinalRows = uint64(finals)
+	return p, nil
+}
+
+// verifyReorders runs the reorder oracle (sql/queries/verify_reorders.sql,
+// invariant 5): no two purchase reorders of one (SKU, warehouse) open at
+// once, and every received reorder matched by its receipt. Examples list
+// overlaps first, then unmatched receipts.
+func verifyReorders(ctx context.Context, st store.Store) (reordersResult, error) {
+	var out reordersResult
+	q, err := sqlfs.Query(verifyReordersQuery)
+	if err != nil {
+		return out, err
+	}
+	res, err := st.Query(ctx, q)
+	if err != nil {
+		if code, ok := store.ExceptionCode(err); ok && code == 60 { // UNKNOWN_TABLE
+			return out, fmt.Errorf("verify reorders query: table reorders is missing (migration 0004_replenish.sql not applied; run stockflow migrate): %w", err)
+		}
+		return out, fmt.Errorf("verify reorders query: %w", err)
+	}
+	cols, err := columnIndex(res, "problem", "n", "examples")
+	if err != nil {
+		return out, fmt.Errorf("verify reorders query: %w", err)
+	}
+	problems := map[string][]reorderProblem{}
+	for _, row := range res.Rows {
+		problem, _ := row[cols["problem"]].(string)
+		n, err := store.AsInt64(row[cols["n"]])
+		if err != nil {
+			return out, fmt.Errorf("verify reorders: count: %w", err)
+		}
+		switch problem {
+		case "checked":
+			out.Checked = int(n)
+			continue
+		case "overlap":
+			out.Overlaps = int(n)
+		case "unmatched_receipt":
+			out.UnmatchedReceipts = int(n)
+		default:
+			return out, fmt.Errorf("verify reorders: unknown problem %q", problem)
+		}
+		examples, _ := row[cols["examples"]].([]any)
+		for _, e := range examples {
+			p, err := reorderExample(problem, e)
+			if err != nil {
+				return out, err
+			}
+			problems[problem] = append(problems[problem], p)
+		}
+	}
+	out.Examples = append(problems["overlap"], problems["unmatched_receipt"]...)
+	return out, nil
+}
+
+// reorderExample reads one example tuple of verify_reorders.sql.
+func reorderExample(problem string, v any) (reorderProblem, error) {
+	t, ok := v.([]any)
+	if !ok || len(t) != 11 {
+		return reorderProblem{}, fmt.Errorf("verify reorders: example %v is not a tuple of 11", v)
+	}
+	p := reorderProblem{Problem: problem}
+	p.SKU, _ = t[0].(string)
+	p.Warehouse, _ = t[1].(string)
+	p.ReorderID, _ = t[2].(string)
+	p.Kind, _ = t[3].(string)
+	p.OtherReorderID, _ = t[6].(string)
+	for i, dst := range map[int]**time.Time{4: &p.Opened, 5: &p.Closed, 7: &p.OtherOpened, 8: &p.OtherClosed, 9: &p.ReceivedAt} {
+		if t[i] == nil {
+			continue
+		}
+		ts, err := store.AsTime(t[i])
+		if err != nil {
+			return p, fmt.Errorf("verify reorders: example column %d: %w", i, err)
+		}
+		*dst = &ts
+	}
+	qty, err := store.AsInt64(t[10])
+	if err != nil {
+		return p, fmt.Errorf("verify reorders: example received_qty: %w", err)
+	}
+	p.ReceivedQty = qty
 	return p, nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -136,4 +137,151 @@ func TestVerifyWindows(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestVerifyReorders runs the reorder oracle (verify_reorders.sql through
+// verifyReorders, invariant 5) on a hand-worked example in the embedded
+// engine.
+func TestVerifyReorders(t *testing.T) {
+	d0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	day := func(n int) time.Time { return d0.Add(time.Duration(n) * 24 * time.Hour) }
+	ptr := func(t time.Time) *time.Time { return &t }
+	type rec struct {
+		id, kind, status string
+		ts               time.Time
+		sku, wh          string
+		receivedQty      int64
+	}
+	type movement struct {
+		sku, wh, kind, ref string
+		ts                 time.Time
+	}
+	po := func(id, status string, ts time.Time, sku, wh string) rec {
+		return rec{id, "purchase", status, ts, sku, wh, 0}
+	}
+	recv := func(id, kind string, ts time.Time, sku, wh string, qty int64) rec {
+		return rec{id, kind, "received", ts, sku, wh, qty}
+	}
+	tests := []struct {
+		name      string
+		reorders  []rec
+		movements []movement
+		want      reordersResult
+	}{
+		{name: "empty"},
+		{
+			name: "hand-worked",
+			reorders: []rec{
+				// A at WH1: two reorders one after the other (1 received
+				// on day 3, 2 ordered on day 5), then a back-to-back pair:
+				// 2 is cancelled on day 6 at the very instant 3 is
+				// ordered. 4 is only suggested while 3 is open: a
+				// suggestion is not open.
+				po("RO-A-WH1-1", "suggested", day(0).Add(-time.Hour), "A", "WH1"),
+				po("RO-A-WH1-1", "ordered", day(0), "A", "WH1"),
+				recv("RO-A-WH1-1", "purchase", day(3), "A", "WH1", 50),
+				po("RO-A-WH1-2", "ordered", day(5), "A", "WH1"),
+				po("RO-A-WH1-2", "ordered", day(5), "A", "WH1"), // a sink replay of the same record
+				po("RO-A-WH1-2", "cancelled", day(6), "A", "WH1"),
+				po("RO-A-WH1-3", "ordered", day(6), "A", "WH1"),
+				recv("RO-A-WH1-3", "purchase", day(9), "A", "WH1", 40),
+				po("RO-A-WH1-4", "suggested", day(7), "A", "WH1"),
+				// A at WH2 is open forever, beside A at WH1's reorders
+				// (another key); a transfer into WH1 arrives while
+				// RO-A-WH1-3 is open (transfers are not purchase cycles)
+				// and is matched by its transfer_in.
+				po("RO-A-WH2-1", "ordered", day(1), "A", "WH2"),
+				{"TO-A-WH2-WH1-1", "transfer", "ordered", day(7), "A", "WH1", 0},
+				recv("TO-A-WH2-WH1-1", "transfer", day(8), "A", "WH1", 10),
+				// B at WH1: 1 is never closed, so 2, ordered on day 4 and
+				// cancelled on day 5, overlaps it.
+				po("RO-B-WH1-1", "ordered", day(1), "B", "WH1"),
+				po("RO-B-WH1-2", "ordered", day(4), "B", "WH1"),
+				po("RO-B-WH1-2", "cancelled", day(5), "B", "WH1"),
+				// C at WH2 is received, but the movements hold only a
+				// receipt of another reorder and a transfer_in (the
+				// wrong kind) under its id.
+				po("RO-C-WH2-1", "ordered", day(0), "C", "WH2"),
+				recv("RO-C-WH2-1", "purchase", day(2), "C", "WH2", 30),
+				recv("RO-C-WH2-1", "purchase", day(2), "C", "WH2", 30), // a sink replay: counted once
+			},
+			movements: []movement{
+				{"A", "WH1", "receipt", "RO-A-WH1-1", day(3)},
+				{"A", "WH1", "receipt", "RO-A-WH1-3", day(9)},
+				{"A", "WH1", "transfer_in", "TO-A-WH2-WH1-1", day(8)},
+				{"C", "WH2", "receipt", "RO-C-WH2-9", day(2)},
+				{"C", "WH2", "transfer_in", "RO-C-WH2-1", day(2)},
+				{"C", "WH1", "receipt", "RO-C-WH2-1", day(2)},
+			},
+			want: reordersResult{
+				// Open purchases: A-WH1-1, -2, -3, A-WH2-1, B-WH1-1, -2,
+				// C-WH2-1; received: those and TO-A-WH2-WH1-1.
+				Checked: 8, Overlaps: 1, UnmatchedReceipts: 1,
+				Examples: []reorderProblem{
+					{Problem: "overlap", SKU: "B", Warehouse: "WH1", ReorderID: "RO-B-WH1-1", Kind: "purchase", Opened: ptr(day(1)),
+						OtherReorderID: "RO-B-WH1-2", OtherOpened: ptr(day(4)), OtherClosed: ptr(day(5))},
+					{Problem: "unmatched_receipt", SKU: "C", Warehouse: "WH2", ReorderID: "RO-C-WH2-1", Kind: "purchase",
+						ReceivedAt: ptr(day(2)), ReceivedQty: 30},
+				},
+			},
+		},
+	}
+	dir := filepath.Join(t.TempDir(), "clickhouse")
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			st, err := embedded.Open(ctx, embedded.Options{Path: dir, Database: "verify_reorders_" + string(rune('a'+i))})
+			if err != nil {
+				t.Fatalf("this test needs the embedded ClickHouse engine (libchdb.so; run deploy/scripts/fetch-chdb.sh): %v", err)
+			}
+			defer func() { _ = st.Close() }()
+			if _, err := store.Migrate(ctx, st, sqlfs.Migrations()); err != nil {
+				t.Fatal(err)
+			}
+			if len(tc.movements) > 0 {
+				b := &store.Batch{Table: "stock_movements", Columns: []string{"event_id", "ts", "sku", "warehouse", "kind", "qty", "ref", "src_topic", "src_partition", "src_offset"}}
+				for j, m := range tc.movements {
+					b.Rows = append(b.Rows, []any{"m" + string(rune('a'+j)), m.ts, m.sku, m.wh, m.kind, int64(1), m.ref, "stockflow.stock.v1", int32(0), int64(j)})
+				}
+				if err := st.Insert(ctx, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			offsets := map[rec]int64{} // a repeated record is a replay: same coordinates
+			for j, r := range tc.reorders {
+				off, seen := offsets[r]
+				if !seen {
+					off = int64(j)
+					offsets[r] = off
+				}
+				// One insert each: identical rows in one block would be
+				// collapsed on insert, not by FINAL.
+				err := st.Insert(ctx, &store.Batch{
+					Table:      "reorders",
+					Columns:    []string{"reorder_id", "kind", "status", "ts", "sku", "warehouse", "cycle", "qty", "received_qty", "src_partition", "src_offset"},
+					Rows:       [][]any{{r.id, r.kind, r.status, r.ts, r.sku, r.wh, int64(1), int64(50), r.receivedQty, int32(1), off}},
+					DedupToken: "r" + string(rune('a'+j)),
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := verifyReorders(ctx, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("verifyReorders =\n%s\nwant\n%s", asJSON(t, got), asJSON(t, tc.want))
+			}
+		})
+	}
+}
+
+func asJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

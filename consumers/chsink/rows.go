@@ -26,6 +26,12 @@ var (
 	dlqColumns      = []string{"ts", "src_topic", "src_partition", "src_offset", "event_type", "reason", "message", "key", "value"}
 	windowColumns   = []string{"sku", "warehouse", "size", "window_start", "window_end", "kind", "units", "revenue", "sales",
 		"stockout_seconds", "velocity_7d", "velocity_28d", "stream_time", "src_partition", "src_offset", "ingested_at"}
+	reorderColumns = []string{"reorder_id", "kind", "status", "ts", "sku", "warehouse", "from_warehouse", "supplier",
+		"cycle", "qty", "received_qty", "reason", "mode", "policy", "target", "service", "class",
+		"inventory_position", "on_hand", "on_order", "in_transit", "backorders", "reserved",
+		"reorder_point", "order_up_to", "order_qty", "safety_stock", "lead_demand", "lead_demand_sd", "daily_demand",
+		"lead_time_days", "lead_time_sd_days", "forecast_run_id", "demand_source", "unit_cost", "expected_by",
+		"transfer_cost", "shortage_cost", "src_partition", "src_offset", "ingested_at"}
 )
 
 // addFunc adds one row to the batch of a table.
@@ -48,6 +54,12 @@ func toRows(r *kgo.Record, now time.Time, add addFunc) error {
 			return err
 		}
 		add("demand_windows", windowColumns, row)
+	case kafka.TopicReorders:
+		row, err := reorderRow(r, now)
+		if err != nil {
+			return err
+		}
+		add("reorders", reorderColumns, row)
 	}
 	return nil
 }
@@ -185,5 +197,44 @@ func windowRow(r *kgo.Record, now time.Time) ([]any, error) {
 		string(w.SKU), string(w.Warehouse), w.Size, w.Start.UTC(), w.End.UTC(), string(w.Kind),
 		w.Units, w.Revenue, w.Sales, w.StockoutSeconds, w.Velocity7, w.Velocity28, w.StreamTime.UTC(),
 		r.Partition, r.Offset, now,
+	}, nil
+}
+
+// reorderRow is the reorders row of a stockflow.reorders.v1 record. Like
+// windowRow, its source coordinates are the record's own (the reorders
+// topic is keyed by SKU and partitioned like the inputs), so a replayed
+// record yields an identical row. Absent optional fields are stored as
+// empty strings and zeros.
+func reorderRow(r *kgo.Record, now time.Time) ([]any, error) {
+	var o event.Reorder
+	if err := json.Unmarshal(r.Value, &o); err != nil {
+		return nil, fmt.Errorf("reorder record: %w: %w", &event.Error{Reason: event.ReasonMalformedJSON}, err)
+	}
+	var bad *event.Error
+	switch {
+	case o.ReorderID == "":
+		bad = &event.Error{Reason: event.ReasonMissingField, Field: "reorder_id"}
+	case o.SKU == "":
+		bad = &event.Error{Reason: event.ReasonMissingField, Field: "sku"}
+	case o.Warehouse == "":
+		bad = &event.Error{Reason: event.ReasonMissingField, Field: "warehouse"}
+	case o.TS.IsZero():
+		bad = &event.Error{Reason: event.ReasonMissingField, Field: "ts"}
+	case o.Kind != event.ReorderPurchase && o.Kind != event.ReorderTransfer:
+		bad = &event.Error{Reason: event.ReasonInvalidValue, Field: "kind", Msg: fmt.Sprintf("%q is not a reorder kind", o.Kind)}
+	case o.Status != event.ReorderSuggested && o.Status != event.ReorderOrdered &&
+		o.Status != event.ReorderReceived && o.Status != event.ReorderCancelled:
+		bad = &event.Error{Reason: event.ReasonInvalidValue, Field: "status", Msg: fmt.Sprintf("%q is not a reorder status", o.Status)}
+	}
+	if bad != nil {
+		return nil, fmt.Errorf("reorder record: %w", bad)
+	}
+	return []any{
+		o.ReorderID, string(o.Kind), string(o.Status), o.TS.UTC(), string(o.SKU), string(o.Warehouse), string(o.FromWarehouse), o.Supplier,
+		o.Cycle, o.Qty, o.ReceivedQty, o.Reason, o.Mode, o.Policy, o.Target, o.Service, o.Class,
+		o.InventoryPosition, o.OnHand, o.OnOrder, o.InTransit, o.Backorders, o.Reserved,
+		o.ReorderPoint, o.OrderUpTo, o.OrderQty, o.SafetyStock, o.LeadDemand, o.LeadDemandSD, o.DailyDemand,
+		o.LeadTimeDays, o.LeadTimeSDDays, o.ForecastRunID, o.DemandSource, o.UnitCost, o.ExpectedBy.UTC(),
+		o.TransferCost, o.ShortageCost, r.Partition, r.Offset, now,
 	}, nil
 }

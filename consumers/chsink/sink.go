@@ -1,7 +1,7 @@
 // Package chsink is the ClickHouse sink: it consumes stockflow's output
-// topics (the accepted events, the stock changelog, the DLQ and the window
-// results) with read_committed and writes them into the store's tables
-// exactly once.
+// topics (the accepted events, the stock changelog, the DLQ, the window
+// results and the reorders) with read_committed and writes them into the
+// store's tables exactly once.
 //
 // Batches are deterministic: one per source partition and table, named by
 // the insert_deduplication_token <topic>-<partition>-<first>-<last> (the
@@ -37,7 +37,7 @@ import (
 )
 
 // Topics the sink consumes.
-var Topics = []string{kafka.TopicAccepted, kafka.TopicStockChangelog, kafka.TopicDLQ, kafka.TopicWindows}
+var Topics = []string{kafka.TopicAccepted, kafka.TopicStockChangelog, kafka.TopicDLQ, kafka.TopicWindows, kafka.TopicReorders}
 
 // Config configures the sink.
 type Config struct {

@@ -170,6 +170,31 @@ func TestSkippedRecords(t *testing.T) {
 			reason: event.ReasonInvalidValue,
 		},
 		{
+			name: "reorder that is not JSON",
+			bad: func(_ *testing.T, r run) *kgo.Record {
+				return rawRecord(kafka.TopicReorders, r.sku("A"), []byte(`{"reorder_id":`))
+			},
+			reason: event.ReasonMalformedJSON,
+		},
+		{
+			name: "reorder of an unknown status",
+			bad: func(t *testing.T, r run) *kgo.Record {
+				o := r.reorder(event.SKU(r.sku("A")), "WH1", 1, event.ReorderOrdered, contractT0, 10)
+				o.Status = "shipped"
+				return r.reorderRecord(t, o)
+			},
+			reason: event.ReasonInvalidValue,
+		},
+		{
+			name: "reorder without an id",
+			bad: func(t *testing.T, r run) *kgo.Record {
+				o := r.reorder(event.SKU(r.sku("A")), "WH1", 1, event.ReorderOrdered, contractT0, 10)
+				o.ReorderID = ""
+				return r.reorderRecord(t, o)
+			},
+			reason: event.ReasonMissingField,
+		},
+		{
 			name: "ledger record that is not JSON",
 			bad: func(_ *testing.T, r run) *kgo.Record {
 				return rawRecord(kafka.TopicStockChangelog, event.ChangelogLevelPrefix+r.sku("A")+"/WH1", []byte("not json"))
@@ -290,9 +315,9 @@ func sumOffsets(l kadm.ListedOffsets) int64 {
 // contractT0 is the base event time of the contract records.
 var contractT0 = time.Date(2026, 3, 2, 9, 0, 0, 123e6, time.UTC)
 
-// runContract produces records of every kind the sink reads to its three
-// topics, in committed and aborted transactions as the stock pipeline
-// writes them, runs a sink until it has consumed them, and checks the
+// runContract produces records of every kind the sink reads to its
+// topics, in committed and aborted transactions as the pipelines write
+// them, runs a sink until it has consumed them, and checks the
 // tables row by row.
 //
 // Every identifier (event ids, SKUs, orders, campaigns) starts with a
@@ -344,6 +369,21 @@ func runContract(t *testing.T, b broker) {
 	wDay := r.window(event.SKU(skuA), "WH1", event.WindowDay, event.WindowFinal, contractT0.Truncate(24*time.Hour), 5, 48.49, 2)
 	wDay.StockoutSeconds, wDay.Velocity7, wDay.Velocity28 = 3600, 1.25, 0.5
 	wHour := r.window(event.SKU(skuA), "WH2", event.WindowHour, event.WindowCorrection, at(120).Truncate(time.Hour), 2, 39.98, 1)
+	// A purchase reorder ordered and later received, and a suggested
+	// transfer: between them every optional field is set and absent.
+	ro1 := r.reorder(event.SKU(skuA), "WH1", 3, event.ReorderOrdered, at(60), 120)
+	ro1.Class = "A"
+	ro1Recv := ro1
+	ro1Recv.Status, ro1Recv.TS, ro1Recv.Reason, ro1Recv.ReceivedQty, ro1Recv.OnOrder = event.ReorderReceived, at(6*24*60), "receipt", 118, 0
+	to1 := event.Reorder{
+		ReorderID: "TO-" + skuB + "-WH1-WH2-1", Kind: event.ReorderTransfer, Status: event.ReorderSuggested, TS: at(90),
+		SKU: event.SKU(skuB), Warehouse: "WH2", FromWarehouse: "WH1", Cycle: 1, Qty: 40,
+		Reason: "excess_cover", Mode: "suggest", Policy: "RS", Target: "fill_rate", Service: 0.98,
+		InventoryPosition: -3, OnHand: -1, OnOrder: 0, InTransit: 0, Backorders: 2, Reserved: 0,
+		ReorderPoint: 12.5, OrderUpTo: 52.5, OrderQty: 0, SafetyStock: -1.25, LeadDemand: 4.5, LeadDemandSD: 1.125,
+		DailyDemand: 2.25, LeadTimeDays: 2, LeadTimeSDDays: 0.5, DemandSource: "sales", UnitCost: 3.75,
+		ExpectedBy: at(90 + 2*24*60), TransferCost: 35.5, ShortageCost: 120.25,
+	}
 	// Raw bytes as a producer sent them: control characters, quotes,
 	// backslashes, UTF-8 and a byte that is not UTF-8.
 	dlqRaw := "{\"pad\":\"tab\there\nnew line \\\"q\\\" back\\\\slash \u00fc \xff\"}"
@@ -363,6 +403,7 @@ func runContract(t *testing.T, b broker) {
 			r.dlqRecord(skuA, dlqMalformed, kafka.TopicSales, 1, 3, event.TypeSale, event.ReasonMalformedJSON,
 				"malformed_json: unexpected end of input at offset 22", dlqTS),
 			r.windowRecord(t, wDay),
+			r.reorderRecord(t, ro1),
 		}},
 		{commit: false, records: r.abortedRecords(t, "1", at(5), level(skuA, "WH1", -1, 0, at(5), 99), 99)},
 		{commit: true, records: []*kgo.Record{
@@ -377,11 +418,13 @@ func runContract(t *testing.T, b broker) {
 			rawRecord(kafka.TopicStockChangelog, event.ChangelogStockoutPrefix+skuC+"/WH9", probe),
 			rawRecord(kafka.TopicStockChangelog, event.ChangelogVelocityPrefix+skuC+"/WH9", probe),
 			r.windowRecord(t, wHour),
+			r.reorderRecord(t, to1),
 			r.dlqRecord("", dlqRaw, kafka.TopicStock, 0, 3, event.TypeStock, event.ReasonOversize,
 				"oversize: record of 70000 bytes exceeds the limit\nsecond line", dlqTS.Add(time.Millisecond)),
 		}},
 		// An older ledger version committed after a newer one.
 		{commit: true, records: []*kgo.Record{
+			r.reorderRecord(t, ro1Recv),
 			r.levelRecord(t, level(skuB, "WH2", 10, 0, at(170), 4)),
 			rawRecord(kafka.TopicStockChangelog, event.ChangelogSeenPrefix+m3.EventID, strconv.AppendInt(nil, m3.TS.UnixMilli(), 10)),
 		}},
@@ -483,6 +526,20 @@ func runContract(t *testing.T, b broker) {
 			},
 		},
 		{
+			// Every record is a row (its own coordinates in the reorders
+			// topic are the source); absent optional fields are '' and 0.
+			name: "reorders",
+			query: `SELECT reorder_id, kind, status, ts, sku, warehouse, from_warehouse, supplier, cycle, qty, received_qty,
+				reason, mode, policy, target, service, class,
+				inventory_position, on_hand, on_order, in_transit, backorders, reserved,
+				reorder_point, order_up_to, order_qty, safety_stock, lead_demand, lead_demand_sd, daily_demand,
+				lead_time_days, lead_time_sd_days, forecast_run_id, demand_source, unit_cost, expected_by,
+				transfer_cost, shortage_cost,
+				src_partition >= 0 AND src_offset >= 0, ingested_at >= {since:DateTime64(3, 'UTC')}
+				FROM reorders FINAL WHERE startsWith(sku, {run:String}) ORDER BY reorder_id, ts`,
+			want: [][]any{reorderRow(ro1), reorderRow(ro1Recv), reorderRow(to1)},
+		},
+		{
 			// Not even a duplicate hidden by FINAL: aborted records are
 			// never inserted.
 			name: "aborted transactions leave no raw rows",
@@ -493,8 +550,9 @@ func runContract(t *testing.T, b broker) {
 				(SELECT count() FROM campaigns WHERE startsWith(event_id, {aborted:String})),
 				(SELECT count() FROM stock_levels WHERE startsWith(sku, {run:String}) AND version >= 99),
 				(SELECT count() FROM dlq WHERE src_offset BETWEEN {lo:Int64} + 90 AND {hi:Int64}),
-				(SELECT count() FROM demand_windows WHERE startsWith(sku, {run:String}) AND units >= 1000)`,
-			want: [][]any{{uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0)}},
+				(SELECT count() FROM demand_windows WHERE startsWith(sku, {run:String}) AND units >= 1000),
+				(SELECT count() FROM reorders WHERE startsWith(sku, {run:String}) AND qty >= 1000)`,
+			want: [][]any{{uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0)}},
 		},
 	}
 	params := append(r.params(), store.TimeParam("since", since), store.StringParam("aborted", r.ev("ab")))
@@ -702,6 +760,7 @@ func (r run) abortedRecords(t *testing.T, n string, ts time.Time, lv event.Stock
 		rawRecord(kafka.TopicStockChangelog, event.ChangelogSeenPrefix+sale.EventID, strconv.AppendInt(nil, ts.UnixMilli(), 10)),
 		r.dlqRecord(string(lv.SKU), "{}", kafka.TopicSales, 1, dlqOffset, event.TypeSale, event.ReasonMissingField, "missing_field: event_id", ts),
 		r.windowRecord(t, r.window(lv.SKU, lv.Warehouse, event.WindowHour, event.WindowCorrection, ts.Truncate(time.Hour), 1000, 1000, 1)),
+		r.reorderRecord(t, r.reorder(lv.SKU, lv.Warehouse, 1000, event.ReorderOrdered, ts, 1000)),
 	}
 }
 
@@ -724,6 +783,45 @@ func (r run) windowRecord(t *testing.T, w event.Window) *kgo.Record {
 		t.Fatal(err)
 	}
 	return rawRecord(kafka.TopicWindows, string(w.SKU), v)
+}
+
+// reorder is a purchase reorder record of this run's SKU sku, as the
+// replenishment pipeline writes it, with every number distinct so that a
+// column swapped in the sink shows.
+func (r run) reorder(sku event.SKU, wh event.WarehouseID, cycle int64, status event.ReorderStatus, ts time.Time, qty int64) event.Reorder {
+	return event.Reorder{
+		ReorderID: fmt.Sprintf("RO-%s-%s-%d", sku, wh, cycle), Kind: event.ReorderPurchase, Status: status, TS: ts,
+		SKU: sku, Warehouse: wh, Supplier: "SUP-7", Cycle: cycle, Qty: qty,
+		Reason: "reorder_point", Mode: "auto", Policy: "sS", Target: "cycle_service", Service: 0.95,
+		InventoryPosition: 18, OnHand: 30, OnOrder: 5, InTransit: 7, Backorders: 4, Reserved: 20,
+		ReorderPoint: 20.5, OrderUpTo: 138.5, OrderQty: 9.5, SafetyStock: 6.25, LeadDemand: 14.25, LeadDemandSD: 3.75,
+		DailyDemand: 2.875, LeadTimeDays: 5.5, LeadTimeSDDays: 1.5,
+		ForecastRunID: "fc-20260301-0123456789abcdef", DemandSource: "forecast", UnitCost: 4.125,
+		ExpectedBy: ts.Add(5*24*time.Hour + 12*time.Hour),
+	}
+}
+
+// reorderRecord is o as the replenishment pipeline writes it to the
+// reorders topic.
+func (r run) reorderRecord(t *testing.T, o event.Reorder) *kgo.Record {
+	t.Helper()
+	v, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rawRecord(kafka.TopicReorders, string(o.SKU), v)
+}
+
+// reorderRow is the row the contract's reorders query must return for o.
+func reorderRow(o event.Reorder) []any {
+	return []any{
+		o.ReorderID, string(o.Kind), string(o.Status), o.TS, string(o.SKU), string(o.Warehouse), string(o.FromWarehouse), o.Supplier,
+		o.Cycle, o.Qty, o.ReceivedQty, o.Reason, o.Mode, o.Policy, o.Target, o.Service, o.Class,
+		o.InventoryPosition, o.OnHand, o.OnOrder, o.InTransit, o.Backorders, o.Reserved,
+		o.ReorderPoint, o.OrderUpTo, o.OrderQty, o.SafetyStock, o.LeadDemand, o.LeadDemandSD, o.DailyDemand,
+		o.LeadTimeDays, o.LeadTimeSDDays, o.ForecastRunID, o.DemandSource, o.UnitCost, o.ExpectedBy,
+		o.TransferCost, o.ShortageCost, uint64(1), uint64(1),
+	}
 }
 
 func rawRecord(topic, key string, value []byte) *kgo.Record {
@@ -951,7 +1049,7 @@ func query(ctx context.Context, t *testing.T, st store.Store, q string, params .
 // SummingMergeTree counts every row inserted.
 func stopMerges(ctx context.Context, t *testing.T, st store.Store) {
 	t.Helper()
-	for _, tb := range append(slices.Clone(storetest.CoreTables), "demand_windows", "sales_daily") {
+	for _, tb := range append(slices.Clone(storetest.CoreTables), "demand_windows", "sales_daily", "reorders") {
 		if err := st.Exec(ctx, "SYSTEM STOP MERGES "+store.QuoteIdent(st.Database())+"."+store.QuoteIdent(tb)); err != nil {
 			t.Fatalf("stop merges on %s: %v", tb, err)
 		}
@@ -1038,6 +1136,9 @@ func (r run) workload(t *testing.T, rng *rand.Rand, n, size int) workload {
 		// the key), so a replay shows in count() without FINAL.
 		"demand_windows": {table: "demand_windows", filter: "startsWith(sku, {run:String})",
 			order: "sku, warehouse, size, window_start, src_partition, src_offset", except: "ingested_at", sum: "units + 1000 * sales"},
+		// So is every reorder record.
+		"reorders": {table: "reorders", filter: "startsWith(sku, {run:String})",
+			order: "sku, warehouse, reorder_id, status, ts, src_partition, src_offset", except: "ingested_at", sum: "qty + 1000 * cycle"},
 	}
 	t0 := contractT0
 	versions := map[string]uint64{} // committed ledger versions so far, by key
@@ -1059,7 +1160,7 @@ func (r run) workload(t *testing.T, rng *rand.Rand, n, size int) workload {
 				table string
 				sum   int64
 			)
-			switch k := rng.IntN(9); k {
+			switch k := rng.IntN(10); k {
 			case 0, 1:
 				qty := int64(1 + rng.IntN(9))
 				rec = r.accepted(t, event.Sale{EventID: id, TS: ts, SKU: event.SKU(sku), Warehouse: event.WarehouseID(wh), Qty: qty,
@@ -1118,6 +1219,13 @@ func (r run) workload(t *testing.T, rng *rand.Rand, n, size int) workload {
 				}
 				rec = r.windowRecord(t, r.window(event.SKU(sku), event.WarehouseID(wh), size, kind, start, units, float64(units)*2.5, sales))
 				table, sum = "demand_windows", units+1000*sales
+			case 8:
+				// Reorders go through their statuses under ids unique to
+				// the record, so that FINAL keeps every committed one.
+				qty := int64(1 + rng.IntN(200))
+				status := []event.ReorderStatus{event.ReorderSuggested, event.ReorderOrdered, event.ReorderReceived, event.ReorderCancelled}[rng.IntN(4)]
+				rec = r.reorderRecord(t, r.reorder(event.SKU(sku), event.WarehouseID(wh), int64(seq), status, ts, qty))
+				table, sum = "reorders", qty+1000*int64(seq)
 			default:
 				prefix := event.ChangelogSeenPrefix + id
 				if rng.IntN(2) == 0 {
@@ -1142,7 +1250,7 @@ func (r run) workload(t *testing.T, rng *rand.Rand, n, size int) workload {
 		lv.distinct++
 		lv.want += latest[key] + 1000000*int64(v)
 	}
-	for _, name := range []string{"sales", "stock_movements", "orders", "campaigns", "stock_levels", "dlq", "demand_windows"} {
+	for _, name := range []string{"sales", "stock_movements", "orders", "campaigns", "stock_levels", "dlq", "demand_windows", "reorders"} {
 		w.checks = append(w.checks, *checks[name])
 	}
 	return w

@@ -49,6 +49,10 @@ type Settings struct {
 	// forecasts after its first training (which follows the simulated
 	// history); 0 disables training inside run.
 	ForecastInterval Duration `json:"forecast_interval"`
+	// ReplenishConfig is the path of a JSON file with the replenishment
+	// pipeline's planning rules and item master ({"planning": …, "items":
+	// […], "default_item": …}); empty means the built-in defaults.
+	ReplenishConfig string `json:"replenish_config"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string     `json:"log_level"`
 	Kafka    kafka.SASL `json:"kafka_sasl"`
@@ -132,7 +136,7 @@ func (s *Settings) LoadFile(path string) error {
 var Env = []string{
 	"STOCKFLOW_DATA", "STOCKFLOW_BROKERS", "STOCKFLOW_CLICKHOUSE", "STOCKFLOW_DATABASE", "STOCKFLOW_HTTP",
 	"STOCKFLOW_PARTITIONS", "STOCKFLOW_INSTANCE_ID", "STOCKFLOW_WAREHOUSES", "STOCKFLOW_LOG_LEVEL",
-	"STOCKFLOW_WINDOW_GRACE", "STOCKFLOW_IDLE_FLUSH", "STOCKFLOW_FORECAST_INTERVAL",
+	"STOCKFLOW_WINDOW_GRACE", "STOCKFLOW_IDLE_FLUSH", "STOCKFLOW_FORECAST_INTERVAL", "STOCKFLOW_REPLENISH_CONFIG",
 	"STOCKFLOW_KAFKA_SASL_MECHANISM", "STOCKFLOW_KAFKA_SASL_USER", "STOCKFLOW_KAFKA_SASL_PASSWORD",
 	"STOCKFLOW_KAFKA_SASL_PASSWORD_FILE", "STOCKFLOW_KAFKA_TLS", "STOCKFLOW_KAFKA_TLS_CA",
 	"STOCKFLOW_KAFKA_TLS_CERT", "STOCKFLOW_KAFKA_TLS_KEY",
@@ -171,6 +175,9 @@ func (s *Settings) ApplyEnv(lookup func(string) (string, bool)) error {
 	}
 	if v, ok := get("STOCKFLOW_WAREHOUSES"); ok {
 		s.Warehouses = SplitList(v)
+	}
+	if v, ok := get("STOCKFLOW_REPLENISH_CONFIG"); ok {
+		s.ReplenishConfig = v
 	}
 	if v, ok := get("STOCKFLOW_LOG_LEVEL"); ok {
 		s.LogLevel = v

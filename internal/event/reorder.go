@@ -40,6 +40,9 @@ const (
 // deterministic (a function of the key and the replenishment cycle), so a
 // replay or a restart reproduces the same ids, and a downstream purchasing
 // system can deduplicate on (reorder_id, status).
+// Its JSON Schema is schema/reorders.v1.json: every field without
+// omitempty is required there, and the enums of kind, status, reason,
+// mode, policy, target and demand_source are closed.
 type Reorder struct {
 	// ReorderID is "RO-<sku>-<warehouse>-<cycle>" for purchases and
 	// "TO-<sku>-<from>-<to>-<n>" for transfers.
@@ -61,7 +64,8 @@ type Reorder struct {
 	// ReceivedQty is what the receipt brought (status received).
 	ReceivedQty int64 `json:"received_qty,omitempty"`
 	// Reason says what triggered the record: reorder_point, review,
-	// sweep, approved, receipt, transfer_in, overdue, excess_cover.
+	// sweep, approved, rejected, receipt, transfer_in, overdue,
+	// excess_cover.
 	Reason string `json:"reason"`
 	Mode   string `json:"mode"`
 
@@ -102,7 +106,8 @@ type Reorder struct {
 }
 
 // Approval is one record of stockflow.approvals.v1: a planner approves (or
-// rejects) a suggested reorder or transfer.
+// rejects) a suggested reorder or transfer. Its JSON Schema is
+// schema/approvals.v1.json.
 type Approval struct {
 	ReorderID string      `json:"reorder_id"`
 	SKU       SKU         `json:"sku"`

@@ -48,7 +48,50 @@ type Config struct {
 	// produced does not reuse the ids of the earlier process's Live. History
 	// ids never contain it. At most 32 of [A-Za-z0-9._].
 	RunID string
+
+	// ExternalReplenishment closes the loop: from day ExternalFrom on, the
+	// simulated suppliers deliver only what Sim.Order asks of them (the
+	// reorders stockflow's replenishment pipeline emits) and planners make
+	// no lateral transfers of their own. The simulator then places no
+	// purchase order of its own (the built-in (s, S) supplier is off) and
+	// runs no daily transfer sweep. Purchase orders and transfers it made
+	// before ExternalFrom still arrive. False (the default) keeps the
+	// built-in policies for the whole run: the output does not change.
+	ExternalReplenishment bool
+	// ExternalFrom is the first day of ExternalReplenishment, as a day
+	// index into the history (0, the default, means from Start; day d
+	// begins at Start + d days). Before it the simulator behaves as without
+	// ExternalReplenishment: the era before stockflow. A value of Days or
+	// more leaves the whole history to the built-in policies and switches
+	// in Live, whose days continue the count. Ignored without
+	// ExternalReplenishment; must not be negative.
+	ExternalFrom int
+	// OnDayEnd, if set, is called at every simulated day boundary, so that
+	// a caller can step the simulation and close the loop: History calls it
+	// after every record of day `day` has been passed to emit and before
+	// day+1 is generated (for the last day after the extra bad records
+	// too), and Live calls it likewise each time its simulated day ends.
+	// See DayEnd.
+	OnDayEnd DayEnd
 }
+
+// DayEnd is called at the end of simulated day `day` (0 = the day of
+// Start; Live continues the count past Days). end is that day's end on the
+// output clock: in History the simulated instant Start + day+1 days, and
+// every record emitted before the call has a ts before it; in Live the
+// clock's now() (every record emitted before has a ts at or before it).
+//
+// The callback runs on the simulator's goroutine, between two records: it
+// may flush what emit received, wait until its pipelines have processed
+// it, and call Sim.Order for the reorders they emitted. Nothing it orders
+// is emitted with a time before the day's end. An error stops History or
+// Live, which return it wrapped.
+//
+// During the silent replay of the history by Live (a Sim that went live
+// without running History) it is called for the replayed days as well,
+// with nothing emitted: a caller that repeats there the Order calls of the
+// process that produced the history reproduces that history exactly.
+type DayEnd func(day int, end time.Time) error
 
 // Validate reports every setting that is out of range. Zero values are
 // valid: they mean the defaults.
@@ -72,6 +115,9 @@ func (c Config) Validate() error {
 	}
 	if !validRunID(d.RunID) {
 		errs = append(errs, fmt.Errorf("sim: RunID %q: want at most 32 of [A-Za-z0-9._]", d.RunID))
+	}
+	if d.ExternalFrom < 0 {
+		errs = append(errs, fmt.Errorf("sim: ExternalFrom %d must not be negative", d.ExternalFrom))
 	}
 	if y := d.Start.Year(); !d.Start.IsZero() && (y < 1971 || y > 9000) {
 		errs = append(errs, fmt.Errorf("sim: Start %v out of range", d.Start))

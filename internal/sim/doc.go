@@ -11,8 +11,8 @@
 // # Determinism
 //
 // Everything is drawn from one PCG generator seeded from Config.Seed, in a
-// fixed processing order, with no map iteration: the same Config gives
-// byte-identical records. The wall clock enters only through the default
+// fixed processing order, with no map iteration: the same Config (and, in
+// the closed loop, the same Sim.Order calls) gives byte-identical records. The wall clock enters only through the default
 // Start (today minus Days) and, in Live, through the clock passed in (the
 // ts of every record) and the pacing; the sequence of events Live produces
 // is still a function of the seed.
@@ -22,7 +22,8 @@
 // Live runs the same model on a compressed clock: simulated time advances as
 // fast as it takes to produce Config.LiveRate records per second, and every
 // record carries ts = now(). A Sim that goes live without having run History
-// first replays the history silently (it is deterministic), so a restarted
+// first replays the history silently (it is deterministic; in the closed
+// loop, see below, only given the same Order calls), so a restarted
 // process continues from the end of the history its predecessor produced;
 // what the predecessor's Live produced is not replayed, and the next cycle
 // counts bring the levels back in line. Config.RunID keeps the ids that Live
@@ -92,7 +93,8 @@
 // minus reservations): demand beyond that is lost and produces no record —
 // the censored demand forecasting must handle. Day one opens with a count
 // (the opening balance) of every key at Start. Then: receipts (ref = PO id)
-// from a naive supplier, who reviews the recorded inventory position
+// from a naive supplier (unless stockflow orders instead, see the closed
+// loop below), who reviews the recorded inventory position
 // (recorded on hand − reserved + on order + in transit) after every
 // decrease and orders up to S in case packs when it falls to s, with s and S
 // set from a misjudged mean demand and the mean lead time (so seasonality
@@ -105,6 +107,39 @@
 // transfer_out/transfer_in pairs (ref = transfer id, 1-3 days in transit)
 // to a stocked-out key with no receipt due within three days from the
 // warehouse on the same continent with most above its reorder point.
+//
+// # Suppliers and the closed loop
+//
+// The naive supplier and the sweep stand for the era before stockflow.
+// With Config.ExternalReplenishment, from day Config.ExternalFrom (0: from
+// Start; a day beyond the history switches in Live) the simulator makes
+// neither purchase orders nor transfers of its own: the suppliers deliver
+// and the warehouses transfer only what Sim.Order asks, the reorders
+// stockflow's replenishment pipeline emits on stockflow.reorders.v1 (kind
+// purchase or transfer, status ordered; other statuses are ignored, and a
+// reorder id acts once, so replays are harmless). A purchase is received
+// after a lead time sampled as for the naive supplier (3-14 days, counted
+// from the day it is placed, at a daytime hour local to the warehouse, 7%
+// short), as a receipt with ref = reorder id; a transfer leaves its source
+// at once with what is available there of the quantity (transfer_out, ref
+// = reorder id; nothing if nothing is available) and arrives a day later
+// in the same region, 2-3 days later otherwise (transfer_in, same ref and
+// quantity). What was ordered before ExternalFrom still arrives.
+//
+// Config.OnDayEnd steps the loop: History calls it after the last record
+// of each simulated day and before the next day is generated, Live at each
+// simulated day boundary. `stockflow run` flushes there, waits until its
+// pipelines have processed the day, and hands their reorders to Order.
+// Order only schedules: it is placed at the simulator's current time (in
+// History not before the reorder's ts), and what it makes happen at once
+// is emitted after the end of the day just reported, so records stay in
+// event-time order and no record of a day follows the report of its end.
+// The output is a function of the Config and of the Order calls (their
+// content and the day ends or records they follow): the same calls give
+// the same records. Live's silent replay of the history calls OnDayEnd as
+// well; without the earlier process's Order calls, the replayed ground
+// truth lacks their deliveries and the next cycle counts bring the levels
+// back in line.
 //
 // # Bad records
 //

@@ -16,14 +16,14 @@ import (
 type item struct {
 	at   int64 // Unix ms
 	seq  uint64
-	ref  uint64 // order, purchase order, transfer or campaign number
+	ref  uint64 // order, purchase order, transfer or campaign number; index into Sim.extIDs when flag is flagExternal
 	key  int32
 	qty  int32
 	off  int32 // kOrder: first line in Sim.lines
-	aux  int16 // kOrder: center
+	aux  int16 // kOrder: center; kTransferOut: destination warehouse
 	n    uint8 // kOrder: number of lines
 	kind uint8
-	flag uint8 // channel, express, opening count
+	flag uint8 // channel, express, opening count, flagExternal
 	ns   uint8 // id namespace of ref (see Sim.ns)
 }
 
@@ -40,7 +40,12 @@ const (
 	kShrink
 	kCampaign
 	kSweep
+	kTransferOut // ordered through Sim.Order
 )
+
+// flagExternal marks a receipt or transfer that Sim.Order scheduled: its
+// ref is the reorder id in Sim.extIDs.
+const flagExternal = 1
 
 // Channels of kSale (flag).
 const (
@@ -478,12 +483,14 @@ func (s *Sim) process(it *item) error {
 		s.onOrder[k] -= it.qty
 		s.phys[k] += q
 		s.recorded[k] += q
-		return s.emitStock(it.at, k, event.KindReceipt, int64(q), s.ref("PO-", it.ns, it.ref))
+		return s.emitStock(it.at, k, event.KindReceipt, int64(q), s.itemRef("PO-", it))
 	case kTransferIn:
 		s.inTransit[k] -= it.qty
 		s.phys[k] += it.qty
 		s.recorded[k] += it.qty
-		return s.emitStock(it.at, k, event.KindTransferIn, int64(it.qty), s.ref("TR-", it.ns, it.ref))
+		return s.emitStock(it.at, k, event.KindTransferIn, int64(it.qty), s.itemRef("TR-", it))
+	case kTransferOut:
+		return s.transferOut(it)
 	case kReturn:
 		s.phys[k] += it.qty
 		s.recorded[k] += it.qty
@@ -590,8 +597,12 @@ func (s *Sim) reserve(k int, qty int32, it *item, delay int64) {
 
 // checkReorder is the naive supplier's continuous review on the recorded
 // stock: when the inventory position is at or below s, order up to S in
-// case packs; the receipt arrives after a sampled lead time.
+// case packs; the receipt arrives after a sampled lead time. It is off under
+// ExternalReplenishment.
 func (s *Sim) checkReorder(k int, at int64) {
+	if s.external(at) {
+		return
+	}
 	pos := s.recorded[k] - s.reserved[k] + s.onOrder[k] + s.inTransit[k]
 	if pos > s.rop[k] {
 		return
@@ -599,10 +610,7 @@ func (s *Sim) checkReorder(k int, at int64) {
 	i, w := k/s.nW, k%s.nW
 	cp := s.casePack[i]
 	q := (s.upTo[k] - pos + cp - 1) / cp * cp
-	sup := int(s.supplier[i])
-	lead := int(math.Round(s.leadMean[sup*s.nW+w] + s.leadSD[sup]*s.r.NormFloat64()))
-	lead = min(max(lead, 3), 14)
-	due := s.startMs + int64(s.dayOf(at)+lead)*dayMs + s.localMs(6+s.r.IntN(8), sites[w].tz)
+	lead, due := s.delivery(i, w, at)
 	s.poN++
 	s.onOrder[k] += q
 	s.lastDue[k] = due
@@ -612,10 +620,24 @@ func (s *Sim) checkReorder(k int, at int64) {
 	}
 }
 
+// delivery samples the supplier's lead time of SKU i into warehouse w, in
+// whole days from the day of at (3..14), and the receipt's time: a daytime
+// hour local to the warehouse on the day it arrives.
+func (s *Sim) delivery(i, w int, at int64) (lead int, due int64) {
+	sup := int(s.supplier[i])
+	lead = int(math.Round(s.leadMean[sup*s.nW+w] + s.leadSD[sup]*s.r.NormFloat64()))
+	lead = min(max(lead, 3), 14)
+	return lead, s.startMs + int64(s.dayOf(at)+lead)*dayMs + s.localMs(6+s.r.IntN(8), sites[w].tz)
+}
+
 // sweep is the planners' daily look for lateral transfers: a stocked-out
 // regular item with no receipt in the next three days gets stock from the
 // warehouse on the same continent with the most above its reorder point.
+// It is off under ExternalReplenishment.
 func (s *Sim) sweep(at int64) error {
+	if s.external(at) {
+		return nil
+	}
 	for i := range s.nS {
 		if s.sizeMean[i] > 0 {
 			continue

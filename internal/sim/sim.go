@@ -60,6 +60,8 @@ var topicNames = [nTopics]string{event.TopicSales, event.TopicStock, event.Topic
 // Sim is a seeded simulation of the shops, the warehouse management systems
 // and the suppliers. It is not safe for concurrent use: call History at most
 // once, then Live any number of times; each continues where the last stopped.
+// Order may be called from Config.OnDayEnd or from emit (on the goroutine
+// running History or Live), or while neither runs.
 type Sim struct {
 	cfg     Config
 	r       *rand.Rand
@@ -143,6 +145,12 @@ type Sim struct {
 	orderBuf []event.OrderLine
 	refBuf   []byte
 
+	// Closed loop (order.go).
+	ordered map[string]struct{} // reorder ids Order has acted on
+	extIDs  []string            // their ids; item.ref of an external item indexes it
+	ended   int                 // the last day whose end was reported
+	floor   int64               // the end of that day: Order schedules nothing before it
+
 	// onPO, when set, sees every purchase order (tests).
 	onPO func(purchaseOrder)
 }
@@ -181,6 +189,8 @@ func New(cfg Config) (*Sim, error) {
 		nK:      cfg.SKUs * cfg.Warehouses,
 		startMs: cfg.Start.UnixMilli(),
 		day:     -1,
+		ended:   -1,
+		ordered: map[string]struct{}{},
 	}
 	s.ns[0] = strconv.FormatUint(cfg.Seed, 10)
 	s.ns[1] = s.ns[0]
@@ -421,7 +431,8 @@ func (s *Sim) countInterval(k int) int {
 
 // History emits every event of the days [Start, Start+Days) in event-time
 // order and returns their counts. It must be the first thing a Sim runs.
-// On cancellation it returns ctx.Err() with the counts so far.
+// After each day it calls Config.OnDayEnd, if set. On cancellation it
+// returns ctx.Err() with the counts so far.
 func (s *Sim) History(ctx context.Context, emit Emit) (Stats, error) {
 	if s.day >= 0 {
 		return Stats{}, errors.New("sim: History must run first and once")
@@ -445,6 +456,15 @@ func (s *Sim) History(ctx context.Context, emit Emit) (Stats, error) {
 				return s.stats(), err
 			}
 		}
+		if d == s.cfg.Days-1 {
+			break // the last day ends after the extra bad records
+		}
+		if err := s.endDay(); err != nil {
+			return s.stats(), err
+		}
+		if err := ctx.Err(); err != nil {
+			return s.stats(), err
+		}
 	}
 	if s.badP > 0 { // every class and every topic at least once
 		for reason := range nReasons {
@@ -462,7 +482,27 @@ func (s *Sim) History(ctx context.Context, emit Emit) (Stats, error) {
 			}
 		}
 	}
+	if err := s.endDay(); err != nil {
+		return s.stats(), err
+	}
 	return s.stats(), ctx.Err()
+}
+
+// endDay reports the end of the current day to Config.OnDayEnd, once per
+// day (again after an error, if Live runs again), and from then on keeps
+// what Order schedules at or after it.
+func (s *Sim) endDay() error {
+	if s.ended >= s.day {
+		return nil
+	}
+	s.floor = s.dayEnd
+	if s.cfg.OnDayEnd != nil {
+		if err := s.cfg.OnDayEnd(s.day, s.ts(s.dayEnd)); err != nil {
+			return fmt.Errorf("sim: end of day %d: %w", s.day, err)
+		}
+	}
+	s.ended = s.day
+	return nil
 }
 
 func (s *Sim) stats() Stats {
@@ -493,7 +533,8 @@ func (s *Sim) stats() Stats {
 // LiveRate records per second, and every record carries ts = now(). Times
 // inside payloads that lie ahead (campaign start and end) are mapped onto the
 // same compressed clock; promised_by stays a real number of days after ts.
-// Live returns nil when ctx is done, or the first emit error. A nil now
+// Live calls Config.OnDayEnd at every simulated day boundary. It returns
+// nil when ctx is done, or the first emit or OnDayEnd error. A nil now
 // means time.Now; pacing always uses the time package's clock.
 func (s *Sim) Live(ctx context.Context, now func() time.Time, emit Emit) error {
 	if emit == nil {
@@ -549,9 +590,13 @@ func (s *Sim) Live(ctx context.Context, now func() time.Time, emit Emit) error {
 	}
 }
 
-// step processes the next timeline item, generating days as needed.
+// step processes the next timeline item, ending and generating days as
+// needed.
 func (s *Sim) step() error {
 	for s.h.len() == 0 || s.h.top().at >= s.dayEnd {
+		if err := s.endDay(); err != nil {
+			return err
+		}
 		s.genDay(s.day + 1)
 	}
 	it := s.h.pop()

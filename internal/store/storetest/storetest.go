@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"Params", testParams},
 		{"Errors", testErrors},
 		{"VerifyStock", testVerifyStock},
+		{"VerifyReorders", testVerifyReorders},
 		{"Isolation", testIsolation},
 		{"Concurrent", testConcurrent},
 		{"Close", testClose},
@@ -823,6 +824,63 @@ func testVerifyStock(t *testing.T, open Opener) {
 		{"B", "W1", int64(16), int64(15)},
 		{"B", "W2", int64(0), int64(7)},
 		{"C", "W1", int64(5), int64(0)},
+	})
+}
+
+// testVerifyReorders runs the reorder oracle (queries/verify_reorders.sql,
+// DESIGN.md §3 invariant 5) on a small hand-worked example, so both modes
+// give the same answer. cmd/stockflow's TestVerifyReorders works through
+// more cases and the examples' contents.
+func testVerifyReorders(t *testing.T, open Opener) {
+	s := Migrated(t, open)
+	ctx := t.Context()
+	base := time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)
+	day := func(n int) time.Time { return base.Add(time.Duration(n) * 24 * time.Hour) }
+	cols := []string{"reorder_id", "kind", "status", "ts", "sku", "warehouse", "cycle", "qty", "received_qty",
+		"src_partition", "src_offset", "ingested_at"}
+	row := func(id, kind, status string, ts time.Time, sku string, off int64) []any {
+		return []any{id, kind, status, ts, sku, "W1", int64(1), int64(10), int64(10), int32(0), off, base}
+	}
+	rows := [][]any{
+		// A: 1 is received on day 2, the instant 2 is ordered (back to
+		// back, no overlap); 2 is cancelled on day 4.
+		row("RO-A-W1-1", "purchase", "ordered", day(0), "A", 0),
+		row("RO-A-W1-1", "purchase", "received", day(2), "A", 1),
+		row("RO-A-W1-2", "purchase", "ordered", day(2), "A", 2),
+		row("RO-A-W1-2", "purchase", "cancelled", day(4), "A", 3),
+		// B: 1 is never closed and 2 opens while it is open (overlap);
+		// 2 is received without a receipt (unmatched).
+		row("RO-B-W1-1", "purchase", "ordered", day(0), "B", 4),
+		row("RO-B-W1-2", "purchase", "ordered", day(1), "B", 5),
+		row("RO-B-W1-2", "purchase", "received", day(3), "B", 6),
+	}
+	if err := s.Insert(ctx, &store.Batch{Table: "reorders", Columns: cols, Rows: rows}); err != nil {
+		t.Fatal(err)
+	}
+	// A replay of B-2's receipt record under another token lands twice in
+	// the raw table; FINAL must count it once.
+	if err := s.Insert(ctx, &store.Batch{Table: "reorders", Columns: cols, Rows: rows[6:7], DedupToken: "replay"}); err != nil {
+		t.Fatal(err)
+	}
+	mb := &store.Batch{
+		Table:   "stock_movements",
+		Columns: []string{"event_id", "ts", "sku", "warehouse", "kind", "qty", "delta", "ref", "src_topic", "src_partition", "src_offset", "ingested_at"},
+		Rows: [][]any{
+			{"m1", day(2), "A", "W1", "receipt", int64(10), int64(10), "RO-A-W1-1", "stockflow.stock.v1", int32(0), int64(0), base},
+			{"m2", day(3), "B", "W1", "adjustment", int64(10), int64(10), "RO-B-W1-2", "stockflow.stock.v1", int32(0), int64(1), base},
+		},
+	}
+	if err := s.Insert(ctx, mb); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Query(ctx, "SELECT problem, n, arrayMap(e -> (e.3, e.7), examples) FROM ("+sql.MustQuery("verify_reorders")+")")
+	if err != nil {
+		t.Fatalf("verify_reorders: %v", err)
+	}
+	CompareRows(t, res, [][]any{
+		{"checked", uint64(4), []any{}},
+		{"overlap", uint64(1), []any{[]any{"RO-B-W1-1", "RO-B-W1-2"}}},
+		{"unmatched_receipt", uint64(1), []any{[]any{"RO-B-W1-2", ""}}},
 	})
 }
 

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stockflow/stockflow/internal/config"
+	"github.com/stockflow/stockflow/internal/event"
+	"github.com/stockflow/stockflow/internal/kafka"
+	"github.com/stockflow/stockflow/internal/store"
+	"github.com/stockflow/stockflow/pipelines/replenish"
+)
+
+// replenishFile is the JSON file named by replenish_config: the planning
+// rules (replenish.Planning) and the item master.
+type replenishFile struct {
+	Planning    *replenish.Planning `json:"planning"`
+	Items       []replenish.Item    `json:"items"`
+	DefaultItem *replenish.Item     `json:"default_item"`
+}
+
+// replenishSetup is what the replenishment pipeline needs besides Kafka.
+type replenishSetup struct {
+	planning    replenish.Planning
+	items       map[event.SKU]replenish.Item
+	defaultItem replenish.Item
+	regions     map[event.WarehouseID]string
+	from        time.Time
+}
+
+// loadReplenishFile reads s.ReplenishConfig into setup (defaults when unset).
+func loadReplenishFile(s config.Settings, setup *replenishSetup) error {
+	setup.planning = replenish.DefaultPlanning()
+	if s.ReplenishConfig == "" {
+		return nil
+	}
+	b, err := os.ReadFile(s.ReplenishConfig)
+	if err != nil {
+		return fmt.Errorf("replenish config: %w", err)
+	}
+	var f replenishFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("replenish config %s: %w", s.ReplenishConfig, err)
+	}
+	if f.Planning != nil {
+		setup.planning = *f.Planning
+	}
+	if err := setup.planning.Validate(); err != nil {
+		return fmt.Errorf("replenish config %s: %w", s.ReplenishConfig, err)
+	}
+	if len(f.Items) > 0 && setup.items == nil {
+		setup.items = make(map[event.SKU]replenish.Item, len(f.Items))
+	}
+	for _, it := range f.Items {
+		setup.items[it.SKU] = it
+	}
+	if f.DefaultItem != nil {
+		setup.defaultItem = *f.DefaultItem
+	}
+	return nil
+}
+
+// warehouseRegions reads the region of every registered warehouse.
+func warehouseRegions(ctx context.Context, st store.Store) (map[event.WarehouseID]string, error) {
+	res, err := st.Query(ctx, "SELECT id, region FROM warehouses FINAL")
+	if err != nil {
+		return nil, fmt.Errorf("read warehouse regions: %w", err)
+	}
+	out := make(map[event.WarehouseID]string, len(res.Rows))
+	for _, r := range res.Rows {
+		id, _ := r[0].(string)
+		region, _ := r[1].(string)
+		out[event.WarehouseID(id)] = region
+	}
+	return out, nil
+}
+
+// newReplenisher builds the replenishment pipeline of this instance.
+func newReplenisher(kc kafka.Config, instance string, setup replenishSetup, reg prometheus.Registerer, log *slog.Logger) (*replenish.Processor, error) {
+	return replenish.New(replenish.Config{
+		Kafka:           kc,
+		TransactionalID: "stockflow-replenish-" + instance,
+		GroupInstanceID: "stockflow-replenish-" + instance,
+		Planning:        setup.planning,
+		Items:           setup.items,
+		DefaultItem:     setup.defaultItem,
+		Regions:         setup.regions,
+		From:            setup.from,
+	}, log.With("component", "replenish"), replenish.NewMetrics(reg))
+}
