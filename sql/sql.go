@@ -32,6 +32,10 @@ const (
 	// 'missing', 'open'), the number of windows and examples, comparing
 	// demand_windows with the demand recomputed from sales FINAL.
 	VerifyWindows = "verify_windows"
+	// VerifyReorders is invariant 5: purchase reorders of one (sku,
+	// warehouse) whose open intervals overlap, and received reorders
+	// without their receipt in stock_movements.
+	VerifyReorders = "verify_reorders"
 )
 
 // ErrUnknownQuery is returned by Query for a name with no file.

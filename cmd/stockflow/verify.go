@@ -50,10 +50,6 @@ type windowProblem struct {
 	FinalRows       uint64    `json:"final_rows"`
 }
 
-// verifyReordersQuery names sql/queries/verify_reorders.sql.
-// TODO: use sqlfs.VerifyReorders once package sql names it.
-const verifyReordersQuery = "verify_reorders"
-
 // reordersResult is the reorder check (invariant 5): the reorders checked
 // (purchase reorders that were open, and reorders received), the pairs of
 // purchase reorders of one (SKU, warehouse) open at the same time, and the
@@ -276,7 +272,7 @@ func windowExample(status string, v any) (windowProblem, error) {
 // overlaps first, then unmatched receipts.
 func verifyReorders(ctx context.Context, st store.Store) (reordersResult, error) {
 	var out reordersResult
-	q, err := sqlfs.Query(verifyReordersQuery)
+	q, err := sqlfs.Query(sqlfs.VerifyReorders)
 	if err != nil {
 		return out, err
 	}

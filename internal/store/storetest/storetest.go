@@ -873,7 +873,7 @@ func testVerifyReorders(t *testing.T, open Opener) {
 	if err := s.Insert(ctx, mb); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.Query(ctx, "SELECT problem, n, arrayMap(e -> (e.3, e.7), examples) FROM ("+sql.MustQuery("verify_reorders")+")")
+	res, err := s.Query(ctx, "SELECT problem, n, arrayMap(e -> (e.3, e.7), examples) FROM ("+sql.MustQuery(sql.VerifyReorders)+")")
 	if err != nil {
 		t.Fatalf("verify_reorders: %v", err)
 	}
