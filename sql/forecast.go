@@ -12,6 +12,10 @@ const (
 	// day of one bucket, from the daily demand windows (parameters as
 	// ForecastDemand, and min_seconds Int64).
 	ForecastStockouts = "forecast_stockouts"
+	// ForecastPrices is the average selling price per (sku, warehouse) up
+	// to the cutoff (parameter cutoff Date), the unit value of the ABC
+	// classes.
+	ForecastPrices = "forecast_prices"
 	// ForecastCampaigns is the latest version of every campaign.
 	ForecastCampaigns = "forecast_campaigns"
 )

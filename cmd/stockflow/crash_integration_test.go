@@ -125,6 +125,9 @@ type crashHarness struct {
 	real    *crashtest.RealBroker
 	began   time.Time
 	runs    []*crashtest.Child // every child process started, in order
+	// reorders is how many purchase reorders the replenishment pipeline
+	// committed (CheckReorders).
+	reorders int
 }
 
 // writer names the child processes that were alive at t: who can have
@@ -230,8 +233,8 @@ func runCrash(t *testing.T, cfg crashConfig) {
 		resumes = append(resumes, in.resumes...)
 		exits += len(in.exits)
 	}
-	line := fmt.Sprintf("%s: kills=%d events=%d accepted=%d dlq=%d mismatches=%d duplicates=%d lost=%d misjudged=%d extra=%d wrong_reason=%d late_count=%d unexpected_exits=%d restart_to_resume=%s seed=%d took=%s",
-		cfg.label, kills, stats.Events, f.CheckedCount("accepted_records"), f.CheckedCount("dlq_records"),
+	line := fmt.Sprintf("%s: kills=%d events=%d accepted=%d dlq=%d reorders=%d mismatches=%d duplicates=%d lost=%d misjudged=%d extra=%d wrong_reason=%d late_count=%d unexpected_exits=%d restart_to_resume=%s seed=%d took=%s",
+		cfg.label, kills, stats.Events, f.CheckedCount("accepted_records"), f.CheckedCount("dlq_records"), h.reorders,
 		f.Count(crashtest.Mismatch), f.Count(crashtest.Duplicate), f.Count(crashtest.Lost), f.Count(crashtest.Misjudged), f.Count(crashtest.Extra),
 		f.Count(crashtest.WrongReason), f.Count(crashtest.LateCount), exits, spread(resumes), seed, time.Since(began).Round(time.Second))
 	t.Log(line)
@@ -400,15 +403,21 @@ func (h *crashHarness) unexpectedExit(in *instance) {
 	}
 }
 
-// lag returns the stock pipeline's and the sink's consumer group lag.
+// lag returns the stock pipeline's consumer group lag and that of the
+// groups downstream of it (replenishment and sink).
 func (h *crashHarness) lag(ctx context.Context) (stock, sink int64, err error) {
-	gs := pipelineGroups("stockflow-sink")
-	stock, err = kafka.GroupLag(ctx, h.adm, gs[0].group, gs[0].topics...)
-	if err != nil {
-		return 0, 0, err
+	for i, g := range pipelineGroups("stockflow-sink") {
+		n, err := kafka.GroupLag(ctx, h.adm, g.group, g.topics...)
+		if err != nil {
+			return 0, 0, err
+		}
+		if i == 0 {
+			stock = n
+		} else {
+			sink += n
+		}
 	}
-	sink, err = kafka.GroupLag(ctx, h.adm, gs[1].group, gs[1].topics...)
-	return stock, sink, err
+	return stock, sink, nil
 }
 
 // wait waits d, or less if the child exits; it reports whether the child
@@ -641,6 +650,15 @@ func (h *crashHarness) check(ctx context.Context, stats sim.Stats, whs []event.W
 		f.Problem(crashtest.Undecidable, 1, "%s", p)
 	}
 	out.Compare(o, f)
+	rst, err := crashtest.CheckReorders(ctx, h.opts, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.logf("reorders: %d records, %d reorders opened and %d closed over %d keys", rst.Records, rst.Ordered, rst.Closed, rst.Keys)
+	if rst.Ordered == 0 {
+		t.Error("no reorder was committed: the replenishment pipeline was not exercised")
+	}
+	h.reorders = rst.Ordered
 
 	<-verifyDone
 	tables := crashtest.NewTables()

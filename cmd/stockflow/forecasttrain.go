@@ -22,6 +22,7 @@ import (
 	"github.com/stockflow/stockflow/internal/sim"
 	"github.com/stockflow/stockflow/internal/store"
 	"github.com/stockflow/stockflow/pipelines/forecast"
+	"github.com/stockflow/stockflow/pipelines/replenish"
 	sqlfs "github.com/stockflow/stockflow/sql"
 )
 
@@ -101,6 +102,9 @@ func trainForecasts(ctx context.Context, st store.Store, cl *kgo.Client, opts tr
 		return trainReport{}, err
 	}
 	log.Info("forecast trained", "run_id", res.RunID, "series", len(res.Forecasts), "skipped", res.Skipped, "seconds", time.Since(started).Seconds())
+	if res.Classes, err = classify(ctx, st, in, res); err != nil {
+		return trainReport{}, err
+	}
 	if err := writeForecasts(ctx, st, res, started); err != nil {
 		return trainReport{}, err
 	}
@@ -611,4 +615,41 @@ func forecastTrain(ctx context.Context, args []string, stdout io.Writer) error {
 	_, err = fmt.Fprintf(stdout, "run %s: cutoff %s, %d series forecast (%d skipped, %d censored days), %d published, %.1f s\n",
 		rep.RunID, rep.Cutoff, rep.Series, rep.Skipped, rep.CensoredDays, rep.Published, rep.Seconds)
 	return err
+}
+
+// classify returns the ABC/XYZ class of every forecast series of res (in
+// its order), from the training series and the average selling prices up
+// to the cutoff, with replenishment's default class boundaries. The
+// forecast records carry it, so replenishment picks rules by class from a
+// run that saw every series.
+func classify(ctx context.Context, st store.Store, in forecast.Input, res *forecast.Result) ([]string, error) {
+	q, err := st.Query(ctx, sqlfs.MustQuery(sqlfs.ForecastPrices), store.Param{Name: "cutoff", Value: res.Cutoff.Format(time.DateOnly)})
+	if err != nil {
+		return nil, fmt.Errorf("read prices: %w", err)
+	}
+	price := make(map[forecast.Key]float64, len(q.Rows))
+	for i := range q.Rows {
+		k, err := readKey(q, i)
+		if err != nil {
+			return nil, fmt.Errorf("read prices: %w", err)
+		}
+		if price[k], err = q.Float64(i, 2); err != nil {
+			return nil, fmt.Errorf("read prices: %w", err)
+		}
+	}
+	units := make(map[forecast.Key][]float64, len(in.Series))
+	for i := range in.Series {
+		units[in.Series[i].Key] = in.Series[i].Units
+	}
+	ys := make([][]float64, len(res.Forecasts))
+	values := make([]float64, len(res.Forecasts))
+	for i, f := range res.Forecasts {
+		ys[i], values[i] = units[f.Key], price[f.Key]
+	}
+	classes := replenish.Classify(ys, values, replenish.DefaultPlanning().Class)
+	out := make([]string, len(classes))
+	for i, c := range classes {
+		out[i] = string(c)
+	}
+	return out, nil
 }

@@ -384,6 +384,7 @@ func checkPublished(ctx context.Context, t *testing.T, s config.Settings, runID 
 	}
 	sch := eventtest.Schema(t, "forecasts.v1.json")
 	byKey := map[string][]string{}
+	classes := map[string]int{}
 	for _, r := range recs {
 		var f event.Forecast
 		if err := json.Unmarshal(r.Value, &f); err != nil {
@@ -397,6 +398,12 @@ func checkPublished(ctx context.Context, t *testing.T, s config.Settings, runID 
 		}
 		k := string(f.SKU) + "@" + string(f.Warehouse)
 		byKey[k] = append(byKey[k], string(r.Value))
+		classes[f.Class]++
+	}
+	// Five series: ABC by value puts at least the top one in A; every
+	// record carries a class.
+	if classes[""] > 0 || classes["AX"]+classes["AY"]+classes["AZ"] == 0 {
+		t.Errorf("classes of the published records: %v; want every record classified, at least one A", classes)
 	}
 	if len(recs) != 10 || len(byKey) != 5 {
 		t.Fatalf("%d records for %d series, want 10 for 5", len(recs), len(byKey))

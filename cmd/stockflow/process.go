@@ -76,7 +76,7 @@ func cmdProcess(ctx context.Context, args []string) error {
 	if err := loadReplenishFile(s, &setup); err != nil {
 		return err
 	}
-	if setup.regions, err = warehouseRegions(ctx, st); err != nil {
+	if setup.regions, err = readRegions(ctx, st); err != nil {
 		return err
 	}
 	return process(ctx, s, kc, st, known, setup, log)

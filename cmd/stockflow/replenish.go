@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 	"github.com/stockflow/stockflow/internal/config"
 	"github.com/stockflow/stockflow/internal/event"
 	"github.com/stockflow/stockflow/internal/kafka"
-	"github.com/stockflow/stockflow/internal/store"
 	"github.com/stockflow/stockflow/pipelines/replenish"
 )
 
@@ -64,21 +62,6 @@ func loadReplenishFile(s config.Settings, setup *replenishSetup) error {
 		setup.defaultItem = *f.DefaultItem
 	}
 	return nil
-}
-
-// warehouseRegions reads the region of every registered warehouse.
-func warehouseRegions(ctx context.Context, st store.Store) (map[event.WarehouseID]string, error) {
-	res, err := st.Query(ctx, "SELECT id, region FROM warehouses FINAL")
-	if err != nil {
-		return nil, fmt.Errorf("read warehouse regions: %w", err)
-	}
-	out := make(map[event.WarehouseID]string, len(res.Rows))
-	for _, r := range res.Rows {
-		id, _ := r[0].(string)
-		region, _ := r[1].(string)
-		out[event.WarehouseID(id)] = region
-	}
-	return out, nil
 }
 
 // newReplenisher builds the replenishment pipeline of this instance.

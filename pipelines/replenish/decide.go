@@ -327,10 +327,11 @@ func (w *work) sweep(ts int64) {
 		return cmpStr(string(a.Warehouse), string(b.Warehouse))
 	})
 	for _, k := range keys {
-		ks := w.st.keys[k]
-		ks.Rate.advance(dayOf(ts))
-		w.d.keys[k] = true
-		w.review(k, ks, ts, true)
+		// Only a key the review changed goes to the changelog: most keys
+		// are quiet on most days.
+		if w.review(k, w.st.keys[k], ts, true) {
+			w.d.keys[k] = true
+		}
 	}
 	if ts < w.p.cfg.From.UnixMilli() || w.p.cfg.Planning.Transfer.ExcessCoverDays <= 0 {
 		return
@@ -370,7 +371,9 @@ func (w *work) plan(k Key, ks *keyState, ts int64) plan {
 	pl := plan{item: w.item(k.SKU), pos: ks.position()}
 	pl.rule = w.p.cfg.Planning.RuleFor(k.SKU, Class(ks.Class))
 	lead := w.leadTime(pl.item.Supplier, k.Warehouse)
-	pl.demand.Rate, pl.demand.RateSD = ks.Rate.estimate()
+	r := ks.Rate // days without events are closed on a copy: state changes only with events
+	r.advance(dayOf(ts))
+	pl.demand.Rate, pl.demand.RateSD = r.estimate()
 	if f := w.st.forecasts[k]; f != nil {
 		today := time.UnixMilli(ts).UTC().Format(time.DateOnly)
 		i := slices.IndexFunc(f.Days, func(d event.ForecastDay) bool { return d.Day > today })
@@ -384,12 +387,13 @@ func (w *work) plan(k Key, ks *keyState, ts int64) plan {
 
 // expire cancels what waited too long: suggestions past their TTL,
 // reorders far past their expected receipt, transfers never shipped.
-func (w *work) expire(k Key, ks *keyState, ts int64) {
+func (w *work) expire(k Key, ks *keyState, ts int64) (changed bool) {
 	if o := ks.Reorder; o != nil {
 		if o.Status == event.ReorderSuggested && ts >= o.PlacedMS+w.p.cfg.SuggestTTL.Milliseconds() ||
 			o.Status == event.ReorderOrdered && ts > o.expireMS() {
 			w.close(ks, o, ts, 0, event.ReorderCancelled, reasonOverdue)
 			ks.Reorder = nil
+			changed = true
 		}
 	}
 	for i := 0; i < len(ks.Inbound); i++ {
@@ -399,8 +403,10 @@ func (w *work) expire(k Key, ks *keyState, ts int64) {
 			w.close(ks, o, ts, 0, event.ReorderCancelled, reasonOverdue)
 			w.forget(k, ks, o)
 			i--
+			changed = true
 		}
 	}
+	return changed
 }
 
 // expireMS is when an ordered reorder is given up: two days, or three
@@ -414,11 +420,12 @@ func (o *open) expireMS() int64 {
 }
 
 // review is the continuous review of one key at event time ts (periodic:
-// the daily sweep). At most one purchase reorder is open per key.
-func (w *work) review(k Key, ks *keyState, ts int64, periodic bool) {
-	w.expire(k, ks, ts)
+// the daily sweep). At most one purchase reorder is open per key. It
+// reports whether it changed the key's state.
+func (w *work) review(k Key, ks *keyState, ts int64, periodic bool) (changed bool) {
+	changed = w.expire(k, ks, ts)
 	if ks.Reorder != nil || ts < w.p.cfg.From.UnixMilli() {
-		return
+		return changed
 	}
 	pl := w.plan(k, ks, ts)
 	reason := reasonReorderPoint
@@ -429,13 +436,13 @@ func (w *work) review(k Key, ks *keyState, ts int64, periodic bool) {
 	if pl.rule.Policy == PolicyRS {
 		day := dayOf(ts)
 		if !periodic || day-ks.ReviewedDay < int64(max(pl.rule.ReviewDays, 1)) {
-			return
+			return changed
 		}
-		ks.ReviewedDay, due, reason = day, true, reasonReview
+		ks.ReviewedDay, due, reason, changed = day, true, reasonReview, true
 	}
 	q := Quantity(pl.rule, pl.item, pl.params, pl.pos.Value(), due)
 	if q <= 0 {
-		return
+		return changed
 	}
 	ks.Cycle++
 	id := fmt.Sprintf("RO-%s-%s-%d", k.SKU, k.Warehouse, ks.Cycle)
@@ -444,6 +451,7 @@ func (w *work) review(k Key, ks *keyState, ts int64, periodic bool) {
 	ks.Reorder = &open{ID: id, Kind: event.ReorderPurchase, Status: rec.Status, Cycle: ks.Cycle, Qty: q,
 		PlacedMS: ts, DueMS: rec.ExpectedBy.UnixMilli(), Supplier: pl.item.Supplier, Rec: rec}
 	w.emit(rec)
+	return true
 }
 
 // decision builds the record of a new reorder or transfer to k.

@@ -1,0 +1,94 @@
+package crashtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stockflow/stockflow/internal/event"
+)
+
+// TopicReorders is the replenishment pipeline's output topic.
+const TopicReorders = event.TopicReorders
+
+// ReorderStats counts what CheckReorders read.
+type ReorderStats struct {
+	Records, Ordered, Closed int
+	Keys                     int
+}
+
+// CheckReorders reads stockflow.reorders.v1 as a read_committed consumer
+// sees it and checks invariant 5 on it, independently of the pipeline's
+// code: every (reorder id, status, reason) is committed once; a purchase
+// reorder id is RO-<sku>-<warehouse>-<cycle> with cycles of a key counting
+// from 1 without gaps or repeats; no key has a purchase reorder opened
+// while another is open; only the open reorder is closed (received or
+// cancelled). Problems go to f as Duplicate, Lost or Mismatch.
+func CheckReorders(ctx context.Context, opts []kgo.Opt, f *Findings) (ReorderStats, error) {
+	type keyState struct {
+		open   string
+		cycles int64
+	}
+	var st ReorderStats
+	seen := make(map[string]bool)
+	keys := make(map[string]*keyState)
+	err := ReadToEnd(ctx, opts, []string{TopicReorders}, func(r *kgo.Record) error {
+		var o event.Reorder
+		if err := json.Unmarshal(r.Value, &o); err != nil {
+			f.Problem(Mismatch, 1, "reorder record %d@%d does not decode: %v", r.Partition, r.Offset, err)
+			return nil
+		}
+		st.Records++
+		id := o.ReorderID + " " + string(o.Status) + " " + o.Reason
+		if seen[id] {
+			f.Problem(Duplicate, 1, "reorder record %q committed twice (again at %d@%d)", id, r.Partition, r.Offset)
+			return nil
+		}
+		seen[id] = true
+		if o.Kind != event.ReorderPurchase {
+			return nil
+		}
+		k := string(o.SKU) + "/" + string(o.Warehouse)
+		ks := keys[k]
+		if ks == nil {
+			ks = new(keyState)
+			keys[k] = ks
+		}
+		switch {
+		case (o.Status == event.ReorderOrdered || o.Status == event.ReorderSuggested) && o.Reason != "approved":
+			st.Ordered++
+			if ks.open != "" {
+				f.Problem(Duplicate, 1, "%s: reorder %s opened while %s is open (invariant 5)", k, o.ReorderID, ks.open)
+			}
+			prefix := "RO-" + k[:strings.LastIndexByte(k, '/')] + "-" + string(o.Warehouse) + "-"
+			cycle, err := strconv.ParseInt(strings.TrimPrefix(o.ReorderID, prefix), 10, 64)
+			switch {
+			case !strings.HasPrefix(o.ReorderID, prefix) || err != nil:
+				f.Problem(Mismatch, 1, "%s: reorder id %q is not %s<cycle>", k, o.ReorderID, prefix)
+			case cycle <= ks.cycles:
+				f.Problem(Duplicate, 1, "%s: cycle %d ordered again after cycle %d", k, cycle, ks.cycles)
+			case cycle > ks.cycles+1:
+				f.Problem(Lost, int(cycle-ks.cycles-1), "%s: cycles %d..%d missing before %s", k, ks.cycles+1, cycle-1, o.ReorderID)
+			}
+			ks.cycles = max(ks.cycles, cycle)
+			ks.open = o.ReorderID
+		case o.Status == event.ReorderReceived || o.Status == event.ReorderCancelled:
+			st.Closed++
+			if ks.open != o.ReorderID {
+				f.Problem(Mismatch, 1, "%s: %s %s while the open reorder is %q", k, o.ReorderID, o.Status, ks.open)
+			}
+			ks.open = ""
+		}
+		return nil
+	})
+	if err != nil {
+		return st, fmt.Errorf("check reorders: %w", err)
+	}
+	st.Keys = len(keys)
+	f.Checked("reorder_records", st.Records)
+	return st, nil
+}
