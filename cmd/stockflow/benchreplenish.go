@@ -273,7 +273,7 @@ func newReplenishWorld(cfg replenishConfig) (*replenishWorld, error) {
 
 func (w *replenishWorld) progress(format string, args ...any) {
 	if w.cfg.Progress != nil {
-		fmt.Fprintf(w.cfg.Progress, format+"\n", args...)
+		_, _ = fmt.Fprintf(w.cfg.Progress, format+"\n", args...) // progress is best effort
 	}
 }
 

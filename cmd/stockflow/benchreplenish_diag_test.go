@@ -54,7 +54,11 @@ func TestReplenishDiag(t *testing.T) {
 			for _, v := range wd.demand[k][wd.warm:] {
 				dem += v
 			}
-			for _, g := range []string{"cls " + string(classes[k][:1]), "xyz " + string(classes[k][1:]), "int " + strconv.FormatBool(wd.items[k/wd.nW].Intermittent)} {
+			slow := "vel fast"
+			if wd.warmMean(k) < 1 {
+				slow = "vel slow"
+			}
+			for _, g := range []string{"cls " + string(classes[k][:1]), "xyz " + string(classes[k][1:]), "int " + strconv.FormatBool(wd.items[k/wd.nW].Intermittent), slow} {
 				a := groups[g]
 				a[0] += dem
 				a[1] += float64(l.lostK[k])
@@ -63,7 +67,7 @@ func TestReplenishDiag(t *testing.T) {
 				groups[g] = a
 			}
 		}
-		for _, g := range []string{"cls A", "cls B", "cls C", "xyz X", "xyz Y", "xyz Z", "int false", "int true"} {
+		for _, g := range []string{"cls A", "cls B", "cls C", "xyz X", "xyz Y", "xyz Z", "int false", "int true", "vel fast", "vel slow"} {
 			a := groups[g]
 			fmt.Printf("   %-10s keys %5.0f demand %8.0f fill %.4f value %9.0f\n", g, a[3], a[0], 1-a[1]/a[0], a[2])
 		}

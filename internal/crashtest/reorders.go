@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -27,11 +28,12 @@ type ReorderStats struct {
 // reorder id is RO-<sku>-<warehouse>-<cycle> with cycles of a key counting
 // from 1 without gaps or repeats; no key has a purchase reorder opened
 // while another is open; only the open reorder is closed (received or
-// cancelled). Problems go to f as Duplicate, Lost or Mismatch.
+// cancelled); the records of a key are in time order. Problems go to f as Duplicate, Lost or Mismatch.
 func CheckReorders(ctx context.Context, opts []kgo.Opt, f *Findings) (ReorderStats, error) {
 	type keyState struct {
 		open   string
 		cycles int64
+		last   time.Time
 	}
 	var st ReorderStats
 	seen := make(map[string]bool)
@@ -58,6 +60,11 @@ func CheckReorders(ctx context.Context, opts []kgo.Opt, f *Findings) (ReorderSta
 			ks = new(keyState)
 			keys[k] = ks
 		}
+		if o.TS.Before(ks.last) {
+			f.Problem(Mismatch, 1, "%s: %s %s at %s, before the key's previous record at %s: open intervals in event time would overlap",
+				k, o.ReorderID, o.Status, o.TS.Format(time.RFC3339Nano), ks.last.Format(time.RFC3339Nano))
+		}
+		ks.last = o.TS
 		switch {
 		case (o.Status == event.ReorderOrdered || o.Status == event.ReorderSuggested) && o.Reason != "approved":
 			st.Ordered++

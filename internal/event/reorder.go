@@ -49,8 +49,9 @@ type Reorder struct {
 	ReorderID string        `json:"reorder_id"`
 	Kind      ReorderKind   `json:"kind"`
 	Status    ReorderStatus `json:"status"`
-	// TS is the event time of the decision or status change: the time of
-	// the input event that caused it.
+	// TS is when the decision or status change was made, as the
+	// partition's stream time (the latest event time seen): the records of
+	// a key are in time order even when an input event arrives late.
 	TS        time.Time   `json:"ts"`
 	SKU       SKU         `json:"sku"`
 	Warehouse WarehouseID `json:"warehouse"`

@@ -94,7 +94,7 @@ func (w *work) accepted(r *kgo.Record) {
 		ks.Rate.Units += float64(s.Qty)
 		ks.OnHand = onHand
 		ks.Rate.Stockout = ks.Rate.Stockout || onHand <= 0
-		w.review(k, ks, ts, false)
+		w.review(k, ks, w.st.times.Stream, false)
 		return
 	}
 	var s event.Stock
@@ -109,17 +109,21 @@ func (w *work) accepted(r *kgo.Record) {
 	ks.Rate.advance(dayOf(ts))
 	ks.OnHand = onHand
 	ks.Rate.Stockout = ks.Rate.Stockout || onHand <= 0
+	// Decisions and status changes are made at the partition's stream
+	// time, so the records of a key are in time order even when an input
+	// event arrives late.
+	now := w.st.times.Stream
 	switch s.Kind {
 	case event.KindReceipt:
 		if o := ks.Reorder; o != nil && s.Ref == o.ID {
 			w.observeLead(o.Supplier, k.Warehouse, float64(ts-o.PlacedMS)/float64(dayMS))
-			w.close(ks, o, ts, s.Qty, event.ReorderReceived, reasonReceipt)
+			w.close(ks, o, now, s.Qty, event.ReorderReceived, reasonReceipt)
 			ks.Reorder = nil
 		}
 	case event.KindTransferIn:
 		if i := indexOf(ks.Inbound, s.Ref); i >= 0 {
 			o := ks.Inbound[i]
-			w.close(ks, o, ts, s.Qty, event.ReorderReceived, reasonTransferIn)
+			w.close(ks, o, now, s.Qty, event.ReorderReceived, reasonTransferIn)
 			ks.Inbound = slices.Delete(ks.Inbound, i, i+1)
 			w.dropOutbound(Key{SKU: k.SKU, Warehouse: o.From}, o.ID)
 		}
@@ -129,7 +133,7 @@ func (w *work) accepted(r *kgo.Record) {
 			w.markShipped(k.SKU, s.Ref)
 		}
 	}
-	w.review(k, ks, ts, false)
+	w.review(k, ks, now, false)
 }
 
 func indexOf(os []*open, id string) int {
