@@ -126,8 +126,16 @@ func process(ctx context.Context, s config.Settings, kc kafka.Config, st store.S
 		repl.Close()
 		return err
 	}
+	approve, closeApprover, err := newApprover(kc)
+	if err != nil {
+		proc.Close()
+		repl.Close()
+		sink.Close()
+		return err
+	}
+	defer closeApprover()
 	srv, err := api.Listen(api.Config{
-		Addr: s.HTTP, Gatherer: reg, Version: version,
+		Addr: s.HTTP, Gatherer: reg, Version: version, Approve: approve, AdminToken: s.AdminToken,
 		Checks: map[string]api.Check{
 			"stock": func(context.Context) (bool, string) {
 				ok, n := proc.Ready()

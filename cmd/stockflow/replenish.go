@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stockflow/stockflow/internal/config"
 	"github.com/stockflow/stockflow/internal/event"
@@ -76,4 +78,26 @@ func newReplenisher(kc kafka.Config, instance string, setup replenishSetup, reg 
 		Regions:         setup.regions,
 		From:            setup.from,
 	}, log.With("component", "replenish"), replenish.NewMetrics(reg))
+}
+
+// newApprover returns the API's Approve function: it produces a planner's
+// decision to stockflow.approvals.v1, keyed by SKU so that it reaches the
+// partition that owns the SKU's reorders. close releases its client.
+func newApprover(kc kafka.Config) (approve func(context.Context, event.Approval) error, closeFn func(), err error) {
+	opts, err := kc.Opts()
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("approvals producer: %w", err)
+	}
+	approve = func(ctx context.Context, a event.Approval) error {
+		v, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		return cl.ProduceSync(ctx, &kgo.Record{Topic: kafka.TopicApprovals, Key: []byte(a.SKU), Value: v}).FirstErr()
+	}
+	return approve, cl.Close, nil
 }

@@ -251,8 +251,16 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 		repl.Close()
 		return err
 	}
+	approve, closeApprover, err := newApprover(kc)
+	if err != nil {
+		proc.Close()
+		repl.Close()
+		sink.Close()
+		return err
+	}
+	defer closeApprover()
 	srv, err := api.Listen(api.Config{
-		Addr: s.HTTP, Gatherer: reg, Version: version,
+		Addr: s.HTTP, Gatherer: reg, Version: version, Approve: approve, AdminToken: s.AdminToken,
 		Checks: map[string]api.Check{
 			"stock": func(context.Context) (bool, string) {
 				ok, n := proc.Ready()

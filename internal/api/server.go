@@ -1,21 +1,27 @@
 // Package api serves stockflow's HTTP endpoints: /healthz (the process is
-// up), /readyz (every assigned partition is restored and the store answers)
-// and /metrics (Prometheus). It imports neither pipelines nor consumers:
-// readiness comes in as a function.
+// up), /readyz (every assigned partition is restored and the store answers),
+// /metrics (Prometheus), and the planners' approval of suggested reorders
+// (POST /api/v1/reorders/{id}/approve and …/reject, admin token). It
+// imports neither pipelines nor consumers: readiness and approvals come in
+// as functions.
 package api
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/stockflow/stockflow/internal/event"
 )
 
 // Check is one readiness check: ok, and a detail for the response.
@@ -29,6 +35,16 @@ type Config struct {
 	Checks map[string]Check
 	// Version is reported by /healthz.
 	Version string
+	// Approve submits a planner's decision on a suggested reorder or
+	// transfer (it is produced to stockflow.approvals.v1, where the
+	// replenishment pipeline applies or dead-letters it). Nil disables the
+	// approval endpoints.
+	Approve func(ctx context.Context, a event.Approval) error
+	// AdminToken is the bearer token the approval endpoints require; empty
+	// disables them.
+	AdminToken string
+	// Now is the clock stamped on approvals; default time.Now.
+	Now func() time.Time
 }
 
 // Server is the HTTP server.
@@ -55,6 +71,11 @@ func Listen(cfg Config, log *slog.Logger) (*Server, error) {
 	if cfg.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	}
+	if cfg.Now == nil {
+		s.cfg.Now = time.Now
+	}
+	mux.HandleFunc("POST /api/v1/reorders/{id}/approve", func(w http.ResponseWriter, r *http.Request) { s.decide(w, r, true) })
+	mux.HandleFunc("POST /api/v1/reorders/{id}/reject", func(w http.ResponseWriter, r *http.Request) { s.decide(w, r, false) })
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s, nil
 }
@@ -101,6 +122,56 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		code = http.StatusServiceUnavailable
 	}
 	writeJSON(w, code, map[string]any{"ready": ready, "checks": details})
+}
+
+// decisionBody is the body of an approval or rejection.
+type decisionBody struct {
+	SKU       event.SKU         `json:"sku"`
+	Warehouse event.WarehouseID `json:"warehouse"`
+	// Qty, when positive, replaces the suggested quantity (approve only).
+	Qty int64 `json:"qty"`
+	// By names the planner, for the record.
+	By string `json:"by"`
+}
+
+// decide submits a planner's approval (or rejection) of suggestion {id}.
+// The decision is asynchronous: 202 means it is on its way to the
+// replenishment pipeline, which orders the suggestion under the same id,
+// or dead-letters the approval when no such suggestion is open.
+func (s *Server) decide(w http.ResponseWriter, r *http.Request, approve bool) {
+	if s.cfg.Approve == nil || s.cfg.AdminToken == "" {
+		writeJSON(w, http.StatusForbidden, map[string]any{"error": "approvals are disabled: set STOCKFLOW_API_ADMIN_TOKEN"})
+		return
+	}
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.AdminToken)) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="stockflow"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "an admin bearer token is required"})
+		return
+	}
+	var b decisionBody
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "body: " + err.Error()})
+		return
+	}
+	id := r.PathValue("id")
+	switch {
+	case b.SKU == "" || b.Warehouse == "":
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "body needs sku and warehouse (the reorder's destination)"})
+		return
+	case b.Qty < 0 || !approve && b.Qty != 0:
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "qty must be positive, and only when approving"})
+		return
+	}
+	a := event.Approval{ReorderID: id, SKU: b.SKU, Warehouse: b.Warehouse, Approve: approve, By: b.By, Qty: b.Qty, TS: s.cfg.Now().UTC()}
+	if err := s.cfg.Approve(r.Context(), a); err != nil {
+		s.log.Warn("submit approval", "reorder_id", id, "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "submit: " + err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"reorder_id": id, "approve": approve, "status": "submitted"})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

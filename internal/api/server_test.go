@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stockflow/stockflow/internal/event"
 )
 
 func TestEndpoints(t *testing.T) {
@@ -86,5 +88,86 @@ func TestEndpoints(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("shutdown: %v", err)
+	}
+}
+
+// TestApprovals drives the approval endpoints: the admin token is required
+// and checked, bodies are validated, and an accepted decision reaches the
+// Approve function as an event.Approval with the path's reorder id.
+func TestApprovals(t *testing.T) {
+	var got []event.Approval
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	start := func(token string, approve func(context.Context, event.Approval) error) string {
+		t.Helper()
+		srv, err := Listen(Config{Addr: "127.0.0.1:0", AdminToken: token, Approve: approve,
+			Now: func() time.Time { return now }}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- srv.Run(ctx) }()
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		})
+		return "http://" + srv.Addr()
+	}
+	record := func(_ context.Context, a event.Approval) error {
+		got = append(got, a)
+		return nil
+	}
+	base := start("s3cret", record)
+	disabled := start("", record)
+	post := func(url, token, body string) int {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	const ok = `{"sku":"SKU-1","warehouse":"WH1","qty":24,"by":"ana"}`
+	tests := []struct {
+		name, url, token, body string
+		code                   int
+	}{
+		{"disabled without a token", disabled + "/api/v1/reorders/RO-SKU-1-WH1-3/approve", "x", ok, http.StatusForbidden},
+		{"no token", base + "/api/v1/reorders/RO-SKU-1-WH1-3/approve", "", ok, http.StatusUnauthorized},
+		{"wrong token", base + "/api/v1/reorders/RO-SKU-1-WH1-3/approve", "s3cre", ok, http.StatusUnauthorized},
+		{"no warehouse", base + "/api/v1/reorders/RO-SKU-1-WH1-3/approve", "s3cret", `{"sku":"SKU-1"}`, http.StatusBadRequest},
+		{"unknown field", base + "/api/v1/reorders/RO-SKU-1-WH1-3/approve", "s3cret", `{"sku":"SKU-1","warehouse":"WH1","qyt":3}`, http.StatusBadRequest},
+		{"qty on reject", base + "/api/v1/reorders/RO-SKU-1-WH1-3/reject", "s3cret", ok, http.StatusBadRequest},
+		{"approve", base + "/api/v1/reorders/RO-SKU-1-WH1-3/approve", "s3cret", ok, http.StatusAccepted},
+		{"reject", base + "/api/v1/reorders/TO-SKU-1-WH2-WH1-1/reject", "s3cret", `{"sku":"SKU-1","warehouse":"WH1"}`, http.StatusAccepted},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if code := post(tc.url, tc.token, tc.body); code != tc.code {
+				t.Errorf("status %d, want %d", code, tc.code)
+			}
+		})
+	}
+	want := []event.Approval{
+		{ReorderID: "RO-SKU-1-WH1-3", SKU: "SKU-1", Warehouse: "WH1", Approve: true, By: "ana", TS: now, Qty: 24},
+		{ReorderID: "TO-SKU-1-WH2-WH1-1", SKU: "SKU-1", Warehouse: "WH1", Approve: false, TS: now},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("approvals submitted: %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("approval %d: %+v, want %+v", i, got[i], want[i])
+		}
 	}
 }

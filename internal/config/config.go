@@ -53,6 +53,10 @@ type Settings struct {
 	// pipeline's planning rules and item master ({"planning": …, "items":
 	// […], "default_item": …}); empty means the built-in defaults.
 	ReplenishConfig string `json:"replenish_config"`
+	// AdminToken is the bearer token of the HTTP API's admin endpoints
+	// (approving suggested reorders). It never comes from the config file:
+	// set STOCKFLOW_API_ADMIN_TOKEN or STOCKFLOW_API_ADMIN_TOKEN_FILE.
+	AdminToken string `json:"-"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string     `json:"log_level"`
 	Kafka    kafka.SASL `json:"kafka_sasl"`
@@ -137,6 +141,7 @@ var Env = []string{
 	"STOCKFLOW_DATA", "STOCKFLOW_BROKERS", "STOCKFLOW_CLICKHOUSE", "STOCKFLOW_DATABASE", "STOCKFLOW_HTTP",
 	"STOCKFLOW_PARTITIONS", "STOCKFLOW_INSTANCE_ID", "STOCKFLOW_WAREHOUSES", "STOCKFLOW_LOG_LEVEL",
 	"STOCKFLOW_WINDOW_GRACE", "STOCKFLOW_IDLE_FLUSH", "STOCKFLOW_FORECAST_INTERVAL", "STOCKFLOW_REPLENISH_CONFIG",
+	"STOCKFLOW_API_ADMIN_TOKEN", "STOCKFLOW_API_ADMIN_TOKEN_FILE",
 	"STOCKFLOW_KAFKA_SASL_MECHANISM", "STOCKFLOW_KAFKA_SASL_USER", "STOCKFLOW_KAFKA_SASL_PASSWORD",
 	"STOCKFLOW_KAFKA_SASL_PASSWORD_FILE", "STOCKFLOW_KAFKA_TLS", "STOCKFLOW_KAFKA_TLS_CA",
 	"STOCKFLOW_KAFKA_TLS_CERT", "STOCKFLOW_KAFKA_TLS_KEY",
@@ -209,6 +214,16 @@ func (s *Settings) ApplyEnv(lookup func(string) (string, bool)) error {
 			return fmt.Errorf("config: read SASL password file: %w", err)
 		}
 		s.Kafka.Password = strings.TrimSpace(string(b))
+	}
+	if v, ok := get("STOCKFLOW_API_ADMIN_TOKEN"); ok {
+		s.AdminToken = v
+	}
+	if v, ok := get("STOCKFLOW_API_ADMIN_TOKEN_FILE"); ok {
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return fmt.Errorf("config: read API admin token file: %w", err)
+		}
+		s.AdminToken = strings.TrimSpace(string(b))
 	}
 	if v, ok := get("STOCKFLOW_KAFKA_TLS"); ok {
 		b, err := strconv.ParseBool(v)

@@ -19,7 +19,7 @@ const (
 // units per lead time the normal approximation is symmetric where counts
 // are skewed, and puts mass below zero; the discrete distribution sizes
 // the reorder point of slow and intermittent movers directly.
-const countDemandBelow = 0.0
+const countDemandBelow = 1.0
 
 // NormCDF is Φ, the standard normal distribution function.
 func NormCDF(x float64) float64 { return 0.5 * math.Erfc(-x/math.Sqrt2) }
