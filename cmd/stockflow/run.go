@@ -491,7 +491,7 @@ func registerWarehouses(ctx context.Context, st store.Store, whs []sim.Warehouse
 	return nil
 }
 
-var summaryTables = []string{"sales", "stock_movements", "orders", "campaigns", "stock_levels", "dlq", "warehouses", "forecasts", "forecast_runs"}
+var summaryTables = []string{"sales", "stock_movements", "orders", "campaigns", "stock_levels", "dlq", "warehouses", "forecasts", "forecast_runs", "reorders"}
 
 // writeSummary writes the run's figures to --summary and, with --json, to
 // stdout. fc is the forecast training's summary, nil when it is disabled.
