@@ -416,7 +416,7 @@ func (w *work) expire(k Key, ks *keyState, ts int64) (changed bool) {
 // expireMS is when an ordered reorder is given up: two days, or three
 // standard deviations of the lead time, after it was due.
 func (o *open) expireMS() int64 {
-	slack := int64(2 * dayMS)
+	slack := 2 * dayMS
 	if o.Rec != nil {
 		slack = max(slack, int64(3*o.Rec.LeadTimeSDDays*float64(dayMS)))
 	}

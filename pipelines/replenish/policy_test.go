@@ -167,16 +167,6 @@ func TestCompute(t *testing.T) {
 			want: Params{ReorderPoint: 240, OrderUpTo: 240, OrderQty: 140, LeadDemand: 240, DailyDemand: 10, ProtectionDays: 24, Lead: lead(10, 0)},
 		},
 		{
-			name: "slow mover: a count's quantile", rule: alpha(0.9), item: item, costs: costs,
-			d: Demand{Rate: 0.2, RateSD: math.Sqrt(0.2)}, lead: lead(5, 0),
-			check: func(t *testing.T, p Params) {
-				// mean 1, variance 1 + ρ·(5 − 1): negative binomial, P(X ≤ 3) ≈ 0.96 > 0.9 > P(X ≤ 2).
-				if p.ReorderPoint != 3 || !near(p.SafetyStock, 2, 1e-9) {
-					t.Errorf("s %v, safety stock %v; want 3, 2", p.ReorderPoint, p.SafetyStock)
-				}
-			},
-		},
-		{
 			name: "no demand: one case", rule: alpha(0.99), item: Item{CasePack: 6}, costs: costs,
 			d: Demand{}, lead: lead(7, 3),
 			want: Params{OrderUpTo: 6, OrderQty: 6, ProtectionDays: 7, Lead: lead(7, 3)},

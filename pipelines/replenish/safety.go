@@ -13,14 +13,6 @@ const (
 	z90 = 1.2815515655446004
 )
 
-// countDemandBelow is the mean daily demand under which the demand over the
-// protection period is treated as a count (negative binomial, or Poisson
-// when it is not over-dispersed) instead of a normal variable: at a few
-// units per lead time the normal approximation is symmetric where counts
-// are skewed, and puts mass below zero; the discrete distribution sizes
-// the reorder point of slow and intermittent movers directly.
-const countDemandBelow = 1.0
-
 // NormCDF is Φ, the standard normal distribution function.
 func NormCDF(x float64) float64 { return 0.5 * math.Erfc(-x/math.Sqrt2) }
 
@@ -104,77 +96,4 @@ func normalSafety(rule Rule, sd, q float64) float64 {
 		k = NormQuantile(rule.Service)
 	}
 	return max(k*sd, 0)
-}
-
-// countDist is the distribution of a count with the given mean and
-// variance: negative binomial when variance > mean, else Poisson. pmf
-// values are produced in order by next.
-type countDist struct {
-	mean float64
-	// r and p of the negative binomial (r = 0: Poisson).
-	r, p float64
-	n    int
-	pmf  float64
-}
-
-func newCountDist(mean, variance float64) *countDist {
-	c := &countDist{mean: mean}
-	if variance > mean*1.0001 {
-		c.r = mean * mean / (variance - mean)
-		c.p = mean / (c.r + mean) // "success" weight of each step
-		c.pmf = math.Exp(c.r * math.Log(c.r/(c.r+mean)))
-	} else {
-		c.pmf = math.Exp(-mean)
-	}
-	return c
-}
-
-// step advances to P(X = n+1).
-func (c *countDist) step() {
-	n := float64(c.n)
-	if c.r > 0 {
-		c.pmf *= (n + c.r) / (n + 1) * c.p
-	} else {
-		c.pmf *= c.mean / (n + 1)
-	}
-	c.n++
-}
-
-// countReorderPoint is the smallest integer reorder point s of a demand
-// over the protection period that is a count with the given mean and
-// variance, for the rule's target: α, P(X ≤ s) ≥ α (a cycle runs out only
-// when the demand of the protection period exceeds s); β, E[(X − s)⁺] ≤
-// (1 − β)·q. It walks the distribution up from 0, so it is meant for small
-// means (countDemandBelow).
-func countReorderPoint(rule Rule, mean, variance, q float64) float64 {
-	if mean <= 0 {
-		return 0
-	}
-	c := newCountDist(mean, variance)
-	limit := int(mean + 12*math.Sqrt(max(variance, mean)) + 50)
-	if rule.Target == TargetFillRate {
-		// E[(X − s)⁺] = E[X] − s + Σ_{n≤s} (s − n)·P(X = n), and it
-		// decreases by P(X > s) from s to s + 1.
-		allowed := (1 - rule.Service) * q
-		short := mean // E[(X − 0)⁺]
-		cdf := 0.0
-		for s := 0; s < limit; s++ {
-			if short <= allowed {
-				return float64(s)
-			}
-			cdf += c.pmf
-			short -= 1 - cdf
-			c.step()
-		}
-		return float64(limit)
-	}
-	cdf := 0.0
-	for s := 0; s < limit; s++ {
-		cdf += c.pmf
-		if cdf >= rule.Service {
-			return float64(s)
-		}
-		c.step()
-	}
-	return float64(limit)
 }
