@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/stockflow/stockflow/internal/crashtest"
 	"github.com/stockflow/stockflow/internal/event"
 	"github.com/stockflow/stockflow/internal/kafka"
 	"github.com/stockflow/stockflow/internal/testenv"
@@ -289,44 +290,18 @@ func TestReorderLifecycle(t *testing.T) {
 	checkInvariant5(t, got)
 }
 
-// checkInvariant5 checks the reorder records of one run: every (id,
-// status) appears once, purchase ids count the cycles of their key from 1
-// without gaps, and no key ever has two purchase reorders open at once.
+// checkInvariant5 checks the reorder records of one run with the crash
+// harness's independent checker (internal/crashtest): every (id, status)
+// once, cycles without gaps, never two purchase reorders of a key open.
 func checkInvariant5(t *testing.T, recs []event.Reorder) {
 	t.Helper()
-	seen := map[string]bool{}
-	type keyT struct{ sku, wh string }
-	openAt := map[keyT]string{}
-	cycles := map[keyT]int64{}
+	f := crashtest.NewFindings()
+	c := crashtest.NewReorderChecker(f)
 	for _, r := range recs {
-		id := r.ReorderID + "/" + string(r.Status) + "/" + r.Reason
-		if seen[id] {
-			t.Errorf("duplicate record %s", id)
-		}
-		seen[id] = true
-		if r.Kind != event.ReorderPurchase {
-			continue
-		}
-		k := keyT{string(r.SKU), string(r.Warehouse)}
-		switch r.Status {
-		case event.ReorderOrdered, event.ReorderSuggested:
-			if r.Reason == reasonApproved {
-				continue
-			}
-			if o := openAt[k]; o != "" {
-				t.Errorf("%v: %s opened while %s is open", k, r.ReorderID, o)
-			}
-			cycles[k]++
-			if want := fmt.Sprintf("RO-%s-%s-%d", k.sku, k.wh, cycles[k]); r.ReorderID != want {
-				t.Errorf("%v: reorder id %s, want %s (cycles without gaps)", k, r.ReorderID, want)
-			}
-			openAt[k] = r.ReorderID
-		case event.ReorderReceived, event.ReorderCancelled:
-			if openAt[k] != r.ReorderID {
-				t.Errorf("%v: %s %s but the open one is %q", k, r.ReorderID, r.Status, openAt[k])
-			}
-			openAt[k] = ""
-		}
+		c.Add(r)
+	}
+	if err := f.Err(); err != nil {
+		t.Error(err)
 	}
 }
 
