@@ -13,7 +13,7 @@ import (
 
 func cmdBench(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: stockflow bench decode|pipeline|forecast [--json] ...")
+		fmt.Fprintln(os.Stderr, "usage: stockflow bench decode|pipeline|forecast|replenish [--json] ...")
 		return errUsage
 	}
 	switch args[0] {
@@ -41,6 +41,6 @@ func cmdBench(ctx context.Context, args []string) error {
 			res.StockflowEPS, res.EncodingJSONEPS, res.Ratio)
 		return nil
 	default:
-		return fmt.Errorf("unknown benchmark %q (have: decode, pipeline, forecast)", args[0])
+		return fmt.Errorf("unknown benchmark %q (have: decode, pipeline, forecast, replenish)", args[0])
 	}
 }

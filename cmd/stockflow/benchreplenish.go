@@ -68,6 +68,10 @@ type replenishBench struct {
 	RetrainDays int     `json:"retrain_days"`
 	Models      string  `json:"models"`
 	Seconds     float64 `json:"seconds"`
+	// ForecastRuns and ForecastSeconds are stockflow's forecast pipeline
+	// runs (series built and trained) and the time they took.
+	ForecastRuns    int     `json:"forecast_runs"`
+	ForecastSeconds float64 `json:"forecast_seconds"`
 	// Policies are stockflow, then the baselines.
 	Policies []policyResult `json:"policies"`
 	// Goal compares stockflow with the baseline of the best fill rate.
@@ -117,6 +121,32 @@ type policyResult struct {
 // benchReplenish is `stockflow bench replenish`: stockflow's replenishment
 // (forecast pipeline + policy core) against two hand-set ERP baselines in a
 // closed-loop simulation on identical demand and lead times.
+//
+// Demand is the simulator's demand model (internal/sim Sim.Demand: units
+// per SKU × warehouse and day, with trend, weekly and yearly season and
+// intermittent slow movers) over --warmup + --days days from a fixed
+// date. The warm-up is history: every policy sets itself up from it as if
+// it had been sold without stockouts, and no metric covers it. Then, for
+// each evaluated day and key: purchase receipts and transfers due arrive
+// in the morning, demand is served from on hand and what cannot be served
+// is lost, and the policy reviews at the end of the day with the
+// inventory position (on hand + on order + in transit). Every policy keeps
+// at most one open purchase order per key (the streaming processor's rule,
+// DESIGN §3 invariant 5) and orders whole case packs. Lead times are the
+// simulator's suppliers': the n-th order of a key takes round(mean +
+// sd·N(0,1)) days clamped to 3..14, N drawn from a generator seeded by
+// (seed, key, n) only, so every policy sees the same lead-time sequence
+// per key. Inventory is valued at the unit cost, 0.6 × the list price.
+//
+// Each policy opens with every key at its own maximum (max, level +
+// quantity, S), as if just replenished. Metrics: fill rate = units served
+// / units demanded; cycle service = the share of complete replenishment
+// cycles (purchase receipt to the next receipt of the key) without lost
+// demand; stockout days = (key, day) pairs with lost demand; average on
+// hand = the mean over the days of the total on hand (the mean of the
+// morning, after receipts, and the evening, after sales), in units and
+// at unit cost; turns = the cost of the units sold, annualised, over the
+// average on-hand value.
 func benchReplenish(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench replenish", flag.ContinueOnError)
 	jsonOut := fs.Bool("json", false, "print exactly one JSON object on stdout")
@@ -206,6 +236,9 @@ func runReplenishBench(ctx context.Context, cfg replenishConfig) (*replenishOutc
 		}
 		r := l.result(p.name())
 		r.Seconds = time.Since(t1).Seconds()
+		if sp, ok := p.(*stockflowPolicy); ok {
+			out.result.ForecastRuns, out.result.ForecastSeconds = sp.runs, sp.trainSecs
+		}
 		w.progress("bench replenish: %s done in %.1f s: fill rate %.4f, average inventory value %.0f",
 			r.Policy, r.Seconds, r.FillRate, r.AvgOnHandValue)
 		out.result.Policies = append(out.result.Policies, r)
@@ -605,14 +638,16 @@ type stockflowPolicy struct {
 	// leads are the lead times observed per supplier × warehouse.
 	leads []replenish.LeadStats
 	// the latest forecast: days from the day after cutoff, per key
-	cutoff     int
-	fc         [][]event.ForecastDay
-	rate, sd   []float64
-	params     []replenish.Params
-	lastTrain  int
-	groups     [][]int // warehouse indexes per continent
-	sites      []replenish.Site
-	forecastMS float64
+	cutoff    int
+	fc        [][]event.ForecastDay
+	rate, sd  []float64
+	params    []replenish.Params
+	lastTrain int
+	groups    [][]int // warehouse indexes per continent
+	sites     []replenish.Site
+	runID     string
+	runs      int
+	trainSecs float64
 }
 
 func newStockflowPolicy(w *replenishWorld) *stockflowPolicy {
@@ -766,10 +801,12 @@ func (p *stockflowPolicy) train(ctx context.Context, l *replenishLoop, t int) er
 			p.rate[k], p.sd[k] = m, math.Sqrt(max(ss/n-m*m, 0))
 		}
 	}
-	ms := time.Since(t0).Seconds()
-	p.forecastMS += ms
+	secs := time.Since(t0).Seconds()
+	p.trainSecs += secs
+	p.runs++
+	p.runID = res.RunID
 	w.progress("bench replenish: stockflow forecast on day %d of %d: %d series in %.1f s",
-		t-w.warm+1, w.days, len(res.Forecasts), ms)
+		t-w.warm+1, w.days, len(res.Forecasts), secs)
 	return nil
 }
 
@@ -784,7 +821,7 @@ func (p *stockflowPolicy) demandOf(k, t int) replenish.Demand {
 	d := replenish.Demand{Rate: p.rate[k], RateSD: p.sd[k]}
 	if f := p.fc[k]; len(f) > 0 {
 		if off := t - p.cutoff; off < len(f) {
-			d.Days = f[off:]
+			d.Days, d.RunID = f[off:], p.runID
 		}
 	}
 	return d

@@ -51,9 +51,9 @@ type Rule struct {
 	Service float64 `json:"service"`
 	// ReviewDays is R of (R, S), in days (ignored by the other policies).
 	ReviewDays int `json:"review_days,omitempty"`
-	// CycleDays sizes orders: S − s of (s, S), Q of (s, Q) and the cycle
-	// part of S in (R, S), in days of forecast demand. 0 means the economic
-	// order quantity from Costs.
+	// CycleDays sizes orders: S − s of (s, S) and Q of (s, Q), in days of
+	// forecast demand; 0 means the economic order quantity from Costs.
+	// (R, S) ignores it: a review orders about one review period's demand.
 	CycleDays float64 `json:"cycle_days,omitempty"`
 	Mode      Mode    `json:"mode"`
 }
