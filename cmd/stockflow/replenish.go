@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -45,7 +46,9 @@ func loadReplenishFile(s config.Settings, setup *replenishSetup) error {
 		return fmt.Errorf("replenish config: %w", err)
 	}
 	var f replenishFile
-	if err := json.Unmarshal(b, &f); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields() // a misspelt key must not silently fall back to a default
+	if err := dec.Decode(&f); err != nil {
 		return fmt.Errorf("replenish config %s: %w", s.ReplenishConfig, err)
 	}
 	if f.Planning != nil {
