@@ -35,7 +35,7 @@ const unshippedTTL = 3 * dayMS
 // work is one partition's share of a transaction.
 type work struct {
 	p    *Processor
-	tx   *txn
+	tx   *kafka.Txn
 	ctx  context.Context
 	part int32
 	st   *partition
@@ -86,14 +86,9 @@ func (w *work) accepted(r *kgo.Record) {
 			w.deadLetter(r, err)
 			return
 		}
-		ts := s.TS.UnixMilli()
-		w.advance(ts)
 		k := Key{SKU: s.SKU, Warehouse: s.Warehouse}
-		ks := w.key(k)
-		ks.Rate.advance(dayOf(ts))
+		ks := w.observe(k, s.TS.UnixMilli(), onHand)
 		ks.Rate.Units += float64(s.Qty)
-		ks.OnHand = onHand
-		ks.Rate.Stockout = ks.Rate.Stockout || onHand <= 0
 		w.review(k, ks, w.st.times.Stream, false)
 		return
 	}
@@ -103,12 +98,8 @@ func (w *work) accepted(r *kgo.Record) {
 		return
 	}
 	ts := s.TS.UnixMilli()
-	w.advance(ts)
 	k := Key{SKU: s.SKU, Warehouse: s.Warehouse}
-	ks := w.key(k)
-	ks.Rate.advance(dayOf(ts))
-	ks.OnHand = onHand
-	ks.Rate.Stockout = ks.Rate.Stockout || onHand <= 0
+	ks := w.observe(k, ts, onHand)
 	// Decisions and status changes are made at the partition's stream
 	// time, so the records of a key are in time order even when an input
 	// event arrives late.
@@ -134,6 +125,18 @@ func (w *work) accepted(r *kgo.Record) {
 		}
 	}
 	w.review(k, ks, now, false)
+}
+
+// observe moves stream time to an event of k at ts and records the
+// ledger's on hand after it (a day at or below zero is a stockout day,
+// censored in the demand rate).
+func (w *work) observe(k Key, ts, onHand int64) *keyState {
+	w.advance(ts)
+	ks := w.key(k)
+	ks.Rate.advance(dayOf(ts))
+	ks.OnHand = onHand
+	ks.Rate.Stockout = ks.Rate.Stockout || onHand <= 0
+	return ks
 }
 
 func indexOf(os []*open, id string) int {
@@ -542,8 +545,7 @@ func (w *work) transfers(keys []Key, ts int64) {
 func (w *work) emit(rec *event.Reorder) {
 	v, err := json.Marshal(rec)
 	if err != nil {
-		err = fmt.Errorf("encode reorder %s: %w", rec.ReorderID, err)
-		w.tx.firstErr.CompareAndSwap(nil, &err)
+		w.tx.Fail(fmt.Errorf("encode reorder %s: %w", rec.ReorderID, err))
 		return
 	}
 	w.p.produce(w.ctx, w.tx, &kgo.Record{Topic: kafka.TopicReorders, Partition: w.part, Key: []byte(rec.SKU), Value: v})
@@ -568,9 +570,8 @@ func (w *work) emit(rec *event.Reorder) {
 // deadLetter sends an input record the pipeline cannot use to the DLQ with
 // its reason; the pipeline goes on.
 func (w *work) deadLetter(r *kgo.Record, err error) {
-	reason := event.ReasonOf(err)
 	w.p.dlq.Add(1)
-	w.p.metrics.DLQ.WithLabelValues(string(reason)).Inc()
+	w.p.metrics.DLQ.WithLabelValues(string(event.ReasonOf(err))).Inc()
 	typ := "approval"
 	switch r.Topic {
 	case kafka.TopicForecasts:
@@ -578,15 +579,5 @@ func (w *work) deadLetter(r *kgo.Record, err error) {
 	case kafka.TopicAccepted:
 		typ = string(header(r, event.HeaderEventType))
 	}
-	w.p.produce(w.ctx, w.tx, &kgo.Record{
-		Topic: kafka.TopicDLQ, Partition: r.Partition, Key: r.Key, Value: r.Value,
-		Headers: []kgo.RecordHeader{
-			{Key: event.HeaderSourceTopic, Value: []byte(r.Topic)},
-			{Key: event.HeaderSourcePartition, Value: strconv.AppendInt(nil, int64(r.Partition), 10)},
-			{Key: event.HeaderSourceOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
-			{Key: event.HeaderEventType, Value: []byte(typ)},
-			{Key: event.HeaderReason, Value: []byte(reason)},
-			{Key: event.HeaderMessage, Value: []byte(err.Error())},
-		},
-	})
+	w.p.produce(w.ctx, w.tx, kafka.DeadLetter(r, typ, err))
 }

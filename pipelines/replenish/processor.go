@@ -392,12 +392,6 @@ func splitKey(s string) (Key, bool) {
 	return Key{SKU: event.SKU(s[:i]), Warehouse: event.WarehouseID(s[i+1:])}, true
 }
 
-// txn collects one transaction's produce results.
-type txn struct {
-	firstErr atomic.Pointer[error]
-	wg       sync.WaitGroup
-}
-
 func (p *Processor) transact(ctx context.Context, fetches kgo.Fetches) error {
 	if err := p.sess.Begin(); err != nil {
 		return fmt.Errorf("replenish: begin transaction: %w", err)
@@ -412,7 +406,7 @@ func (p *Processor) transact(ctx context.Context, fetches kgo.Fetches) error {
 		}
 		byPart[fp.Partition][fp.Topic] = fp.Records
 	})
-	tx := &txn{}
+	tx := &kafka.Txn{}
 	p.mu.Lock()
 	var fail error
 	parts := make([]int32, 0, len(byPart))
@@ -443,14 +437,13 @@ func (p *Processor) transact(ctx context.Context, fetches kgo.Fetches) error {
 }
 
 // end commits, or aborts and restores the partitions' state.
-func (p *Processor) end(ctx context.Context, tx *txn, parts []int32, fail error) error {
+func (p *Processor) end(ctx context.Context, tx *kafka.Txn, parts []int32, fail error) error {
 	try := kgo.TryCommit
 	if fail != nil {
 		try = kgo.TryAbort
 	}
-	tx.wg.Wait()
-	if e := tx.firstErr.Load(); e != nil {
-		p.log.Warn("produce failed; aborting transaction", "err", *e)
+	if err := tx.Wait(); err != nil {
+		p.log.Warn("produce failed; aborting transaction", "err", err)
 		try = kgo.TryAbort
 	}
 	committed, err := p.sess.End(ctx, try)
@@ -477,14 +470,8 @@ func (p *Processor) end(ctx context.Context, tx *txn, parts []int32, fail error)
 	return nil
 }
 
-func (p *Processor) produce(ctx context.Context, tx *txn, r *kgo.Record) {
-	tx.wg.Add(1)
-	p.sess.Produce(ctx, r, func(_ *kgo.Record, err error) {
-		defer tx.wg.Done()
-		if err != nil {
-			tx.firstErr.CompareAndSwap(nil, &err)
-		}
-	})
+func (p *Processor) produce(ctx context.Context, tx *kafka.Txn, r *kgo.Record) {
+	tx.Produce(ctx, p.sess, r)
 }
 
 // Close leaves the group and closes the session. It is idempotent.

@@ -456,12 +456,6 @@ type task struct {
 	n      int
 }
 
-// txn collects one transaction's produce results.
-type txn struct {
-	firstErr atomic.Pointer[error]
-	wg       sync.WaitGroup
-}
-
 func (p *Processor) transact(ctx context.Context, fetches kgo.Fetches) error {
 	if err := p.sess.Begin(); err != nil {
 		return fmt.Errorf("stock: begin transaction: %w", err)
@@ -492,7 +486,7 @@ func (p *Processor) transact(ctx context.Context, fetches kgo.Fetches) error {
 	for _, t := range byPart {
 		tasks = append(tasks, t)
 	}
-	tx := &txn{}
+	tx := &kafka.Txn{}
 	p.mu.Lock()
 	var restoreErr error
 	for _, t := range tasks {
@@ -575,14 +569,13 @@ func (p *Processor) parallel(tasks []*task, fn func(*task)) {
 
 // end commits the transaction, or aborts it when producing failed (or
 // fail is set) and drops the state of its partitions.
-func (p *Processor) end(ctx context.Context, tx *txn, tasks []*task, fail error) error {
+func (p *Processor) end(ctx context.Context, tx *kafka.Txn, tasks []*task, fail error) error {
 	try := kgo.TryCommit
 	if fail != nil {
 		try = kgo.TryAbort
 	}
-	tx.wg.Wait()
-	if e := tx.firstErr.Load(); e != nil {
-		p.log.Warn("produce failed; aborting transaction", "err", *e)
+	if err := tx.Wait(); err != nil {
+		p.log.Warn("produce failed; aborting transaction", "err", err)
 		try = kgo.TryAbort
 	}
 	committed, err := p.sess.End(ctx, try)
@@ -665,7 +658,7 @@ func (p *Processor) idleFlush(ctx context.Context) {
 		p.log.Warn("idle flush: begin transaction", "err", err)
 		return
 	}
-	tx := &txn{}
+	tx := &kafka.Txn{}
 	p.mu.Lock()
 	live := tasks[:0]
 	for _, t := range tasks {
@@ -816,7 +809,7 @@ var topicType = map[string]event.Type{
 }
 
 // process applies one record to its task's partition.
-func (p *Processor) process(ctx context.Context, tx *txn, t *task, r *kgo.Record, now time.Time) {
+func (p *Processor) process(ctx context.Context, tx *kafka.Txn, t *task, r *kgo.Record, now time.Time) {
 	st := t.st
 	p.in.Add(1)
 	if c := p.inByTopic[r.Topic]; c != nil {
@@ -962,7 +955,7 @@ func (p *Processor) level(t *task, key Key) *Level {
 
 // emitState writes the task's window results, its changed ledgers and
 // window state, and its partition's times to the outputs and changelog.
-func (p *Processor) emitState(ctx context.Context, tx *txn, t *task) {
+func (p *Processor) emitState(ctx context.Context, tx *kafka.Txn, t *task) {
 	part, st := t.part, t.st
 	for _, w := range st.win.drain() {
 		v := appendWindow(make([]byte, 0, 320), &w)
@@ -987,7 +980,7 @@ func (p *Processor) emitState(ctx context.Context, tx *txn, t *task) {
 	if err := st.win.flush(func(key string, value []byte) {
 		p.produce(ctx, tx, &kgo.Record{Topic: kafka.TopicStockChangelog, Partition: part, Key: []byte(key), Value: value})
 	}); err != nil {
-		tx.firstErr.CompareAndSwap(nil, &err)
+		tx.Fail(err)
 	}
 	if len(t.added) > 0 {
 		key := batchKey(part, t.first)
@@ -1016,31 +1009,14 @@ func (p *Processor) emitState(ctx context.Context, tx *txn, t *task) {
 	})
 }
 
-func (p *Processor) deadLetter(ctx context.Context, tx *txn, r *kgo.Record, typ event.Type, err error) {
-	reason := event.ReasonOf(err)
+func (p *Processor) deadLetter(ctx context.Context, tx *kafka.Txn, r *kgo.Record, typ event.Type, err error) {
 	p.dlq.Add(1)
-	p.metrics.DLQ.WithLabelValues(string(reason)).Inc()
-	p.produce(ctx, tx, &kgo.Record{
-		Topic: kafka.TopicDLQ, Partition: r.Partition, Key: r.Key, Value: r.Value,
-		Headers: []kgo.RecordHeader{
-			{Key: event.HeaderSourceTopic, Value: []byte(r.Topic)},
-			{Key: event.HeaderSourcePartition, Value: strconv.AppendInt(nil, int64(r.Partition), 10)},
-			{Key: event.HeaderSourceOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
-			{Key: event.HeaderEventType, Value: []byte(typ.String())},
-			{Key: event.HeaderReason, Value: []byte(reason)},
-			{Key: event.HeaderMessage, Value: []byte(err.Error())},
-		},
-	})
+	p.metrics.DLQ.WithLabelValues(string(event.ReasonOf(err))).Inc()
+	p.produce(ctx, tx, kafka.DeadLetter(r, typ.String(), err))
 }
 
-func (p *Processor) produce(ctx context.Context, tx *txn, r *kgo.Record) {
-	tx.wg.Add(1)
-	p.sess.Produce(ctx, r, func(_ *kgo.Record, err error) {
-		defer tx.wg.Done()
-		if err != nil {
-			tx.firstErr.CompareAndSwap(nil, &err)
-		}
-	})
+func (p *Processor) produce(ctx context.Context, tx *kafka.Txn, r *kgo.Record) {
+	tx.Produce(ctx, p.sess, r)
 }
 
 // housekeep forgets event ids older than the deduplication window after a
