@@ -18,6 +18,7 @@ import (
 	"github.com/stockflow/stockflow/internal/event"
 	"github.com/stockflow/stockflow/internal/kafka"
 	"github.com/stockflow/stockflow/internal/sim"
+	"github.com/stockflow/stockflow/pipelines/replenish"
 	"github.com/stockflow/stockflow/pipelines/stock"
 )
 
@@ -31,6 +32,16 @@ type pipelineBench struct {
 	Ratio          float64 `json:"ratio"`
 	RestoreKeys    int     `json:"restore_keys"`
 	RestoreSeconds float64 `json:"restore_seconds"`
+	// The replenishment pipeline on the stock pipeline's accepted records:
+	// their raw read_committed consume rate, its rate (exactly-once on:
+	// decode, positions, reviews, reorders, changelog, commits), their
+	// ratio, and the reorders it committed.
+	AcceptedRecords    int64   `json:"accepted_records"`
+	RawAcceptedEPS     float64 `json:"raw_accepted_eps"`
+	ReplenishEPS       float64 `json:"replenish_eps"`
+	ReplenishRatio     float64 `json:"replenish_ratio"`
+	ReplenishReorders  uint64  `json:"replenish_reorders"`
+	ReplenishTransfers uint64  `json:"replenish_transfers"`
 }
 
 // benchPipeline measures, in one run on one in-process broker and the same
@@ -93,7 +104,8 @@ func benchPipeline(ctx context.Context, args []string) error {
 			return fmt.Errorf("cpu profile: %w", err)
 		}
 	}
-	res.PipelineEPS, err = pipelineRate(ctx, kc, known, n, log)
+	var accepted int64
+	res.PipelineEPS, accepted, err = pipelineRate(ctx, kc, known, n, log)
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -101,6 +113,14 @@ func benchPipeline(ctx context.Context, args []string) error {
 		return err
 	}
 	res.Ratio = res.PipelineEPS / res.RawConsumeEPS
+	res.AcceptedRecords = accepted
+	if res.RawAcceptedEPS, err = rawConsumeTopic(ctx, kc, kafka.TopicAccepted, accepted); err != nil {
+		return err
+	}
+	if res.ReplenishEPS, res.ReplenishReorders, res.ReplenishTransfers, err = replenishRate(ctx, kc, accepted, log); err != nil {
+		return err
+	}
+	res.ReplenishRatio = res.ReplenishEPS / res.RawAcceptedEPS
 	if *restoreKeys > 0 {
 		res.RestoreKeys = *restoreKeys
 		if res.RestoreSeconds, err = restoreTime(ctx, kc, parts, *restoreKeys, known, log); err != nil {
@@ -112,18 +132,31 @@ func benchPipeline(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("broker %s, %d partitions, %d records\nraw consume: %.0f events/s\npipeline:    %.0f events/s (exactly-once)\nratio:       %.2f\nrestore:     %d ledgers in %.2fs\n",
 		res.Broker, res.Partitions, res.Records, res.RawConsumeEPS, res.PipelineEPS, res.Ratio, res.RestoreKeys, res.RestoreSeconds)
+	fmt.Printf("replenishment on %d accepted records: raw %.0f/s, pipeline %.0f/s, ratio %.2f, %d reorders, %d transfers\n",
+		res.AcceptedRecords, res.RawAcceptedEPS, res.ReplenishEPS, res.ReplenishRatio, res.ReplenishReorders, res.ReplenishTransfers)
 	return nil
 }
 
 // rawConsume reads every input record once with a plain direct consumer
 // (no group to join), timed from its first poll.
 func rawConsume(ctx context.Context, kc kafka.Config, n int64) (float64, error) {
+	return rawConsumeTopic(ctx, kc, "", n)
+}
+
+// rawConsumeTopic reads n records of topic (the input topics when "") with
+// a plain read_committed consumer, timed from its first poll.
+func rawConsumeTopic(ctx context.Context, kc kafka.Config, topic string, n int64) (float64, error) {
 	opts, err := kc.Opts()
 	if err != nil {
 		return 0, err
 	}
+	topics := kafka.InputTopics
+	if topic != "" {
+		topics = []string{topic}
+	}
 	cl, err := kgo.NewClient(append(opts,
-		kgo.ConsumeTopics(kafka.InputTopics...),
+		kgo.ConsumeTopics(topics...),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 	)...)
 	if err != nil {
@@ -142,8 +175,9 @@ func rawConsume(ctx context.Context, kc kafka.Config, n int64) (float64, error) 
 	return float64(got) / time.Since(start).Seconds(), nil
 }
 
-// pipelineRate runs the stock pipeline until it has consumed n records.
-func pipelineRate(ctx context.Context, kc kafka.Config, known map[event.WarehouseID]struct{}, n int64, log *slog.Logger) (float64, error) {
+// pipelineRate runs the stock pipeline until it has consumed n records; it
+// returns the rate and the records accepted.
+func pipelineRate(ctx context.Context, kc kafka.Config, known map[event.WarehouseID]struct{}, n int64, log *slog.Logger) (float64, int64, error) {
 	// In counts records of committed and aborted batches alike: an abort
 	// would count twice, so it fails the benchmark.
 	// Timed from the launch, group join included: against the pipeline.
@@ -154,9 +188,46 @@ func pipelineRate(ctx context.Context, kc kafka.Config, known map[event.Warehous
 		return int64(st.In) >= n, nil
 	})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return float64(st.In) / took.Seconds(), nil
+	return float64(st.In) / took.Seconds(), int64(st.Accepted), nil
+}
+
+// replenishRate runs a fresh replenishment pipeline (default planning)
+// over the n accepted records, timed from its launch, group join included.
+func replenishRate(ctx context.Context, kc kafka.Config, n int64, log *slog.Logger) (eps float64, reorders, transfers uint64, err error) {
+	proc, err := replenish.New(replenish.Config{Kafka: kc, Group: "bench-replenish", TransactionalID: "bench-replenish-0"}, log, nil)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	stopped := make(chan error, 1)
+	start := time.Now()
+	go func() { stopped <- proc.Run(pctx) }()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-stopped:
+			return 0, 0, 0, fmt.Errorf("replenishment pipeline stopped early: %w", err)
+		case <-ctx.Done():
+			return 0, 0, 0, ctx.Err()
+		case <-tick.C:
+		}
+		st := proc.Stats()
+		if st.Aborts > 0 {
+			return 0, 0, 0, fmt.Errorf("replenishment aborted %d transactions during the benchmark", st.Aborts)
+		}
+		if int64(st.In) >= n {
+			took := time.Since(start)
+			stop()
+			if err := <-stopped; err != nil {
+				return 0, 0, 0, err
+			}
+			return float64(st.In) / took.Seconds(), st.Reorders, st.Transfers, nil
+		}
+	}
 }
 
 // runUntil runs a fresh stock pipeline in group until done reports true,

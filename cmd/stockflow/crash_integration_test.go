@@ -526,8 +526,14 @@ func (h *crashHarness) drain(ctx context.Context, in *instance) {
 		}
 		select {
 		case <-ctx.Done():
-			h.t.Fatalf("not drained by the deadline: stock lag %d, sink lag %d (last error: %v)\nlast lines of %s:\n%s",
-				stock, sink, lastErr, in.child.Name, in.child.Tail(30))
+			var per []string
+			for _, g := range pipelineGroups("stockflow-sink") {
+				n, err := kafka.GroupLag(context.WithoutCancel(ctx), h.adm, g.group, g.topics...)
+				per = append(per, fmt.Sprintf("%s %d (%v)", g.group, n, err))
+			}
+			in.child.Dump(10 * time.Second) // goroutine stacks into the kept log
+			h.t.Fatalf("not drained by the deadline: lag %s (last error: %v); goroutine dump in the child's log\nlast lines of %s:\n%s",
+				strings.Join(per, ", "), lastErr, in.child.Name, in.child.Tail(30))
 		case <-tick.C:
 		}
 	}

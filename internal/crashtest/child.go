@@ -99,6 +99,22 @@ func (c *Child) Kill() {
 	<-c.done
 }
 
+// Dump sends SIGQUIT, which makes a Go child print every goroutine's stack
+// to its log and exit, and waits up to timeout for it: a post-mortem of a
+// child that stopped making progress.
+func (c *Child) Dump(timeout time.Duration) {
+	if !c.Running() {
+		return
+	}
+	c.killed.Store(true)
+	_ = c.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-c.done:
+	case <-time.After(timeout):
+		c.Kill()
+	}
+}
+
 // Stopped reports whether the child exited because Kill or Terminate
 // stopped it, rather than by itself.
 func (c *Child) Stopped() bool { return c.killed.Load() }
