@@ -9,7 +9,7 @@ import (
 	"github.com/stockflow/stockflow/pipelines/routing"
 )
 
-func TestBatcher(t *testing.T) {
+func TestRoutingBatcher(t *testing.T) {
 	cfg := routing.DefaultConfig(testWarehouses())
 	cfg.Batch.WindowMs, cfg.Batch.MaxOrders = 2000, 3
 	r := newRouter(t, cfg)

@@ -157,6 +157,13 @@ func (r *Router) prepare(o *event.Order, st *State) *prep {
 // preps recycles Route's preps.
 var preps = sync.Pool{New: func() any { return new(prep) }}
 
+func getPrep() *prep {
+	if p, ok := preps.Get().(*prep); ok {
+		return p
+	}
+	return new(prep)
+}
+
 // prepareInto is prepare reusing p's buffers.
 func (r *Router) prepareInto(p *prep, o *event.Order, st *State) *prep {
 	*p = prep{id: o.OrderID, lines: p.lines[:0], slots: p.slots[:0], laneBuf: p.laneBuf[:0]}

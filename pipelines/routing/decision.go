@@ -79,14 +79,6 @@ func (b Breakdown) Total() float64 {
 	return b.Shipping + b.Handling + b.Split + b.Opportunity + b.Backorder
 }
 
-func (b *Breakdown) add(o Breakdown) {
-	b.Shipping += o.Shipping
-	b.Handling += o.Handling
-	b.Split += o.Split
-	b.Opportunity += o.Opportunity
-	b.Backorder += o.Backorder
-}
-
 // Assignment is a quantity of one SKU shipped from one warehouse. Cost is
 // its opportunity cost plus its share (by units) of its package's
 // shipping and handling and of the order's split penalty; the costs of a

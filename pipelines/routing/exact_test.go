@@ -181,10 +181,10 @@ func (m *model) jointCost(orders []event.Order, opts [][]bruteOption, choice []i
 	return cost, true
 }
 
-// TestExactMatchesBruteForce: on tiny random instances, Exact's proven
+// TestRoutingExactMatchesBruteForce: on tiny random instances, Exact's proven
 // cost is the brute-force optimum of the independent model, its decisions
 // fit and price as the model says, and Batch is never below it.
-func TestExactMatchesBruteForce(t *testing.T) {
+func TestRoutingExactMatchesBruteForce(t *testing.T) {
 	var joint, batchWorse int
 	for seed := range uint64(150) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
@@ -207,10 +207,10 @@ func TestExactMatchesBruteForce(t *testing.T) {
 			if stats.RootBound > stats.Cost+1e-9 {
 				t.Errorf("root bound %v above the optimum %v", stats.RootBound, stats.Cost)
 			}
-			m.checkAll(t, r, st, inst.orders, ds)
+			m.checkAll(t, st, inst.orders, ds)
 
 			bs := r.Batch(inst.orders, st)
-			m.checkAll(t, r, st, inst.orders, bs)
+			m.checkAll(t, st, inst.orders, bs)
 			var bc, sc float64
 			for i := range bs {
 				bc += bs[i].Total
@@ -255,7 +255,7 @@ func TestExactMatchesBruteForce(t *testing.T) {
 
 // checkAll checks a batch's decisions: each one's breakdown against the
 // model with what the earlier ones took, and that they apply in order.
-func (m *model) checkAll(t *testing.T, r *routing.Router, st *routing.State, orders []event.Order, ds []routing.Decision) {
+func (m *model) checkAll(t *testing.T, st *routing.State, orders []event.Order, ds []routing.Decision) {
 	t.Helper()
 	if len(ds) != len(orders) {
 		t.Fatalf("%d decisions for %d orders", len(ds), len(orders))
@@ -268,12 +268,11 @@ func (m *model) checkAll(t *testing.T, r *routing.Router, st *routing.State, ord
 			t.Errorf("order %s: %v", orders[i].OrderID, err)
 		}
 	}
-	_ = r
 }
 
-// TestBatchJoint: instances where deciding orders one at a time leaves
+// TestRoutingBatchJoint: instances where deciding orders one at a time leaves
 // one waiting (or pays more) and the batch does better.
-func TestBatchJoint(t *testing.T) {
+func TestRoutingBatchJoint(t *testing.T) {
 	tests := []struct {
 		name   string
 		cfg    func(*routing.Config)
@@ -331,7 +330,7 @@ func TestBatchJoint(t *testing.T) {
 				}
 			}
 			ds := r.Batch(tt.orders, st)
-			m.checkAll(t, r, st, tt.orders, ds)
+			m.checkAll(t, st, tt.orders, ds)
 			var batch float64
 			for i, d := range ds {
 				batch += d.Total
@@ -360,7 +359,7 @@ func TestBatchJoint(t *testing.T) {
 	}
 }
 
-func TestExactTooLarge(t *testing.T) {
+func TestRoutingExactTooLarge(t *testing.T) {
 	r := newRouter(t, routing.DefaultConfig(testWarehouses()))
 	st := newState(t, r, nil, stockSpec{sku: "A", wh: "E", avail: 50}, stockSpec{sku: "A", wh: "C", avail: 50}, stockSpec{sku: "A", wh: "W", avail: 50})
 	o := []event.Order{order("big", nyc, "US", 5, line("A", 40))}

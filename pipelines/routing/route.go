@@ -9,21 +9,27 @@ import (
 )
 
 // Route decides one order on st, without changing st (Apply the decision
-// to reserve it). It looks at every set of at most Config.MaxSplits + 1
-// warehouses that arrive in time and have capacity left — single
-// warehouses first, nearest first — skipping the sets whose lower bound
-// (their packages' fixed costs, the split penalty, and each unit at its
-// cheapest first-unit cost in the set) cannot beat the fourth-best found;
-// it fills each remaining set unit by unit at the least marginal cost
-// (the unit's shipping weight at the warehouse's lane for the whole
-// order, per-unit handling, and the next unit's opportunity cost) and
+// to reserve it). It looks at the sets of at most Config.MaxSplits + 1
+// warehouses that arrive in time, have capacity left and stock of some
+// line — single warehouses first, then pairs, then triples — skipping
+// every set whose lower bound (its packages' cheapest fixed costs, the
+// split penalty, and each unit at its cheapest first-unit cost in the
+// set) cannot beat the fourth-best found. It fills each remaining set
+// unit by unit at the least marginal cost (shipping per kg at the lane
+// cheapest for the whole order, handling per unit, and the next unit's
+// opportunity cost), within the stock and today's unit capacity, and
 // prices the result exactly. The cheapest wins; the next three are the
-// alternatives (the backorder among them when fewer ways exist). An order
-// that no set can ship, or that costs more to ship than to backorder, is
-// backordered with the reason; an order no lane serves, or an invalid
-// one, is rejected.
+// alternatives (the backorder among them when it ranks, or when fewer
+// ways exist). An order that no set can ship, or that costs more to ship
+// than to backorder, is backordered with the reason; an order no lane
+// serves, or an invalid one, is rejected.
+//
+// Filling a set greedily is optimal for that set when its warehouses
+// each have one lane in time and their unit capacity does not bind (the
+// cost is then separable and convex per line and warehouse); otherwise it
+// is a heuristic. Exact enumerates every integer assignment instead.
 func (r *Router) Route(o *event.Order, st *State) Decision {
-	p := r.prepareInto(preps.Get().(*prep), o, st)
+	p := r.prepareInto(getPrep(), o, st)
 	defer preps.Put(p)
 	if p.reject != "" {
 		return p.rejected()
@@ -123,7 +129,10 @@ var searchers = sync.Pool{New: func() any { return new(searcher) }}
 
 // searcher sets up the search of p on st for the k cheapest sets.
 func (r *Router) searcher(p *prep, st *State, k int) *searcher {
-	s := searchers.Get().(*searcher)
+	s, ok := searchers.Get().(*searcher)
+	if !ok {
+		s = new(searcher)
+	}
 	*s = searcher{r: r, p: p, st: st, k: k,
 		useful: s.useful[:0], avail: s.avail[:0], varRef: s.varRef[:0], unitLB: s.unitLB[:0],
 		incOff: s.incOff[:0], incs: s.incs[:0], left: s.left[:0], lineLB: s.lineLB[:0],

@@ -231,10 +231,10 @@ func TestRoute(t *testing.T) {
 	}
 }
 
-// TestBreakdownAddsUp checks, on many random orders and stock, that every
+// TestRoutingBreakdownAddsUp checks, on many random orders and stock, that every
 // decision's total is its breakdown's sum and that the breakdown is what
 // an independent implementation of the cost model computes.
-func TestBreakdownAddsUp(t *testing.T) {
+func TestRoutingBreakdownAddsUp(t *testing.T) {
 	for seed := range uint64(40) {
 		inst := randomInstance(seed, 6, 3)
 		r := newRouter(t, inst.cfg)
@@ -252,10 +252,10 @@ func TestBreakdownAddsUp(t *testing.T) {
 	}
 }
 
-// TestApplyNoOversell routes orders competing for the last units one by
+// TestRoutingApplyNoOversell routes orders competing for the last units one by
 // one, reserving each: available stock never goes below zero, every order
 // gets one decision, and a decision taken on stale stock is refused.
-func TestApplyNoOversell(t *testing.T) {
+func TestRoutingApplyNoOversell(t *testing.T) {
 	r := newRouter(t, routing.DefaultConfig(testWarehouses()))
 	st := newState(t, r, nil, stockSpec{sku: "A", wh: "E", avail: 3}, stockSpec{sku: "A", wh: "C", avail: 2})
 	stale := st.Clone()
@@ -299,7 +299,7 @@ func TestApplyNoOversell(t *testing.T) {
 	}
 }
 
-func TestConfigValidate(t *testing.T) {
+func TestRoutingConfigValidate(t *testing.T) {
 	tests := []struct {
 		name string
 		edit func(*routing.Config)
