@@ -191,7 +191,7 @@ func waitDrained(ctx context.Context, kc kafka.Config, timeout time.Duration, gr
 // pipelineGroups are the groups run and process wait for when draining.
 func pipelineGroups(sinkGroup string) []groupTopics {
 	return []groupTopics{
-		{group: "stockflow-stock", topics: kafka.InputTopics},
+		{group: "stockflow-stock", topics: kafka.StockInputTopics},
 		{group: "stockflow-replenish", topics: replenish.InputTopics},
 		{group: sinkGroup, topics: chsink.Topics},
 	}

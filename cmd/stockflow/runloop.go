@@ -74,7 +74,7 @@ func (c *closedLoop) dayEnd(ctx context.Context, day int, end time.Time) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	if err := c.waitProcessed(wctx, "stockflow-stock", kafka.InputTopics); err != nil {
+	if err := c.waitProcessed(wctx, "stockflow-stock", kafka.StockInputTopics); err != nil {
 		return err
 	}
 	if err := c.waitProcessed(wctx, "stockflow-replenish", []string{kafka.TopicAccepted}); err != nil {

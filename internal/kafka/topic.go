@@ -34,6 +34,11 @@ const (
 	// (positions, open reorders, lead-time statistics), compact only.
 	TopicReplenishChangelog = "stockflow.replenish-changelog.v1"
 	TopicRouting            = "stockflow.routing.v1"
+	// TopicReservations carries routing's reservation requests to the
+	// stock pipeline, keyed by SKU; TopicReservationResults its answers,
+	// keyed by order id (DESIGN §3 invariant 4).
+	TopicReservations       = event.TopicReservations
+	TopicReservationResults = event.TopicReservationResults
 	TopicForecasts          = "stockflow.forecasts.v1"
 	defaultPartitions       = 6
 	defaultRetentionDays    = 30
@@ -43,6 +48,14 @@ const (
 // every topic the pipeline writes share one partition count, so partition p
 // of each output holds exactly what partition p of the inputs produced.
 var InputTopics = []string{TopicSales, TopicStock, TopicOrders, TopicCampaigns}
+
+// StockInputTopics are every topic the stock pipeline consumes: the
+// upstream InputTopics and routing's reservation requests. Reservations
+// are not upstream events: they never reach stockflow.accepted.v1, and the
+// crash harness's oracle does not replay them into on hand, so they are
+// kept out of InputTopics. Consumer-group lag of the stock group is over
+// these topics.
+var StockInputTopics = []string{TopicSales, TopicStock, TopicOrders, TopicCampaigns, TopicReservations}
 
 // TopicSpec describes one topic to create.
 type TopicSpec struct {
@@ -85,7 +98,7 @@ func (c TopicsConfig) Specs() []TopicSpec {
 		"retention.ms":   strconv.FormatInt(ret.Milliseconds(), 10),
 	}
 	var specs []TopicSpec
-	for _, t := range []string{TopicSales, TopicStock, TopicOrders, TopicCampaigns, TopicDLQ, TopicAccepted, TopicWindows, TopicReorders, TopicApprovals, TopicRouting, TopicForecasts} {
+	for _, t := range []string{TopicSales, TopicStock, TopicOrders, TopicCampaigns, TopicDLQ, TopicAccepted, TopicWindows, TopicReorders, TopicApprovals, TopicRouting, TopicForecasts, TopicReservations, TopicReservationResults} {
 		specs = append(specs, TopicSpec{Name: t, Partitions: p, Configs: events})
 	}
 	// The stock changelog is compact only: a ledger must never expire, and

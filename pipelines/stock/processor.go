@@ -62,6 +62,10 @@ type Config struct {
 	// Workers bounds the partitions processed in parallel within one
 	// transaction; default GOMAXPROCS.
 	Workers int
+	// ReservationTTL is how long (in event time) a reservation that no
+	// sale consumed holds stock before the pipeline releases it; default
+	// 7 days.
+	ReservationTTL time.Duration
 	// Now is the wall clock for the future-timestamp check; default time.Now.
 	Now func() time.Time
 }
@@ -74,8 +78,8 @@ func (c Config) Validate() error {
 	if err := c.Checker.Validate(); err != nil {
 		return fmt.Errorf("stock: %w", err)
 	}
-	if c.DedupWindow < 0 || c.Horizon < 0 || c.MaxPollRecords < 0 || c.Workers < 0 {
-		return errors.New("stock: negative window, horizon, poll size or workers")
+	if c.DedupWindow < 0 || c.Horizon < 0 || c.MaxPollRecords < 0 || c.Workers < 0 || c.ReservationTTL < 0 {
+		return errors.New("stock: negative window, horizon, poll size, workers or reservation TTL")
 	}
 	return nil
 }
@@ -92,6 +96,9 @@ func (c *Config) defaults() {
 	}
 	if c.Horizon == 0 {
 		c.Horizon = 7 * 24 * time.Hour
+	}
+	if c.ReservationTTL == 0 {
+		c.ReservationTTL = 7 * 24 * time.Hour
 	}
 	if c.MaxPollRecords == 0 {
 		c.MaxPollRecords = 20000
@@ -133,6 +140,8 @@ type partition struct {
 	// tombstoned one by one when they leave the window.
 	legacy    map[string]struct{}
 	forgotten []string // changelog keys to tombstone
+	// resv holds the reservations of the partition's ledgers.
+	resv reservations
 	// active is the wall time of the last record (or the restore); the
 	// idle flush measures from it. Not part of the changelog.
 	active time.Time
@@ -143,6 +152,7 @@ func newPartition(grace time.Duration) *partition {
 		levels: make(map[Key]*Level), seen: make(map[string]int64),
 		topicTime: make(map[string]int64), win: newWindows(grace),
 		batches: make(map[string]int64), legacy: make(map[string]struct{}),
+		resv: newReservations(),
 	}
 }
 
@@ -203,6 +213,12 @@ type Stats struct {
 	Restoring int    `json:"partitions_restoring"`
 	Windows   uint64 `json:"windows_emitted"`
 	Late      uint64 `json:"window_late_events"`
+	// Reservation results: accepted and rejected requests, releases (on
+	// request or expiry), and replayed requests answered again.
+	ReservationsAccepted uint64 `json:"reservations_accepted"`
+	ReservationsRejected uint64 `json:"reservations_rejected"`
+	ReservationsReleased uint64 `json:"reservations_released"`
+	ReservationsReplayed uint64 `json:"reservations_replayed"`
 }
 
 // Processor runs the stock pipeline. Create it with New and call Run.
@@ -231,9 +247,13 @@ type Processor struct {
 	lateBy         [len(windowSizes)]prometheus.Counter
 
 	in, accepted, dlq, commits, aborts, windows, late atomic.Uint64
-	keys                                              atomic.Int64
-	restoring                                         atomic.Int64
-	closeOnce                                         sync.Once
+	resvAccepted, resvRejected, resvReleased, resvDup atomic.Uint64
+	// resultParts is the partition count of the reservation results
+	// topic, learned once from the cluster.
+	resultParts atomic.Int32
+	keys        atomic.Int64
+	restoring   atomic.Int64
+	closeOnce   sync.Once
 }
 
 // New creates the processor and its Kafka session.
@@ -256,7 +276,7 @@ func New(cfg Config, log *slog.Logger, m *Metrics) (*Processor, error) {
 		inByTopic: make(map[string]prometheus.Counter),
 		windowsBy: make(map[string]prometheus.Counter),
 	}
-	for _, t := range kafka.InputTopics {
+	for _, t := range kafka.StockInputTopics {
 		p.inByTopic[t] = m.In.WithLabelValues(t)
 	}
 	for t := range p.acceptedByType {
@@ -274,7 +294,7 @@ func New(cfg Config, log *slog.Logger, m *Metrics) (*Processor, error) {
 	}
 	opts = append(opts,
 		kgo.ConsumerGroup(cfg.Group),
-		kgo.ConsumeTopics(kafka.InputTopics...),
+		kgo.ConsumeTopics(kafka.StockInputTopics...),
 		kgo.Balancers(kgo.RangeBalancer()), // co-partitioned inputs: same partition number, same member
 		kgo.TransactionalID(cfg.TransactionalID),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
@@ -357,6 +377,8 @@ func (p *Processor) Stats() Stats {
 		In: p.in.Load(), Accepted: p.accepted.Load(), DLQ: p.dlq.Load(),
 		Keys: int(p.keys.Load()), Commits: p.commits.Load(), Aborts: p.aborts.Load(),
 		Restoring: int(p.restoring.Load()), Windows: p.windows.Load(), Late: p.late.Load(),
+		ReservationsAccepted: p.resvAccepted.Load(), ReservationsRejected: p.resvRejected.Load(),
+		ReservationsReleased: p.resvReleased.Load(), ReservationsReplayed: p.resvDup.Load(),
 	}
 }
 
@@ -413,6 +435,7 @@ func (p *Processor) Run(ctx context.Context) error {
 // whose transaction aborted) since the last round, so readiness does not
 // wait for their next record.
 func (p *Processor) restorePending(ctx context.Context) error {
+	p.learnResultPartitions(ctx)
 	p.mu.Lock()
 	var restored []int32
 	for part := range p.pending {
@@ -425,7 +448,7 @@ func (p *Processor) restorePending(ctx context.Context) error {
 	// Partitions restored inside a transaction (their records came with
 	// the assignment) have not been asked yet.
 	for part := range p.parts {
-		if len(p.progress[part]) < len(kafka.InputTopics) && !slices.Contains(restored, part) {
+		if len(p.progress[part]) < len(kafka.StockInputTopics) && !slices.Contains(restored, part) {
 			restored = append(restored, part)
 		}
 	}
@@ -453,7 +476,9 @@ type task struct {
 	queues map[string][]*kgo.Record
 	rewind map[string]map[int32]kgo.EpochOffset
 	dirty  map[Key]*Level
-	n      int
+	// resvDirty are the reservations changed, for the changelog.
+	resvDirty map[string]*reservation
+	n         int
 }
 
 func (p *Processor) transact(ctx context.Context, fetches kgo.Fetches) error {
@@ -470,7 +495,8 @@ func (p *Processor) transact(ctx context.Context, fetches kgo.Fetches) error {
 		t := byPart[fp.Partition]
 		if t == nil {
 			t = &task{part: fp.Partition, queues: make(map[string][]*kgo.Record),
-				rewind: make(map[string]map[int32]kgo.EpochOffset), dirty: make(map[Key]*Level)}
+				rewind: make(map[string]map[int32]kgo.EpochOffset), dirty: make(map[Key]*Level),
+				resvDirty: make(map[string]*reservation)}
 			byPart[fp.Partition] = t
 		}
 		t.queues[fp.Topic] = fp.Records
@@ -647,7 +673,7 @@ func (p *Processor) idleFlush(ctx context.Context) {
 	var tasks []*task
 	for _, part := range idle {
 		if st := p.parts[part]; st != nil && p.caughtUp(part) {
-			tasks = append(tasks, &task{part: part, st: st, dirty: map[Key]*Level{}})
+			tasks = append(tasks, &task{part: part, st: st, dirty: map[Key]*Level{}, resvDirty: map[string]*reservation{}})
 		}
 	}
 	p.mu.Unlock()
@@ -717,14 +743,14 @@ func (p *Processor) refreshProgress(ctx context.Context, parts []int32) error {
 		return nil
 	}
 	adm := kadm.NewClient(p.sess.Client())
-	ends, err := adm.ListCommittedOffsets(ctx, kafka.InputTopics...)
+	ends, err := adm.ListCommittedOffsets(ctx, kafka.StockInputTopics...)
 	if err == nil {
 		err = ends.Error()
 	}
 	if err != nil {
 		return fmt.Errorf("list input end offsets: %w", err)
 	}
-	starts, err := adm.ListStartOffsets(ctx, kafka.InputTopics...)
+	starts, err := adm.ListStartOffsets(ctx, kafka.StockInputTopics...)
 	if err == nil {
 		err = starts.Error()
 	}
@@ -741,7 +767,7 @@ func (p *Processor) refreshProgress(ctx context.Context, parts []int32) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, part := range parts {
-		for _, topic := range kafka.InputTopics {
+		for _, topic := range kafka.StockInputTopics {
 			end, ok := ends.Lookup(topic, part)
 			if !ok {
 				continue
@@ -817,6 +843,10 @@ func (p *Processor) process(ctx context.Context, tx *kafka.Txn, t *task, r *kgo.
 	} else {
 		p.metrics.In.WithLabelValues(r.Topic).Inc()
 	}
+	if r.Topic == kafka.TopicReservations {
+		p.processReservation(ctx, tx, t, r, now)
+		return
+	}
 	typ := topicType[r.Topic]
 	if err := p.cfg.Checker.CheckSize(len(r.Value)); err != nil {
 		p.deadLetter(ctx, tx, r, typ, err)
@@ -880,6 +910,11 @@ func (p *Processor) process(ctx context.Context, tx *kafka.Txn, t *task, r *kgo.
 			key = Key{SKU: stk.SKU, Warehouse: stk.Warehouse}
 		}
 		lv := p.level(t, key)
+		if typ == event.TypeSale && sale.OrderID != "" {
+			// The shipment of a routed order: it takes its units from the
+			// order's reservations, not from what is available to others.
+			p.consume(t, lv, key, sale.OrderID, sale.Qty, tsMS)
+		}
 		horizon := st.horizon(p.cfg.Horizon, t.lagging)
 		var (
 			out Outcome
@@ -939,6 +974,7 @@ func (p *Processor) process(ctx context.Context, tx *kafka.Txn, t *task, r *kgo.
 	})
 	p.accepted.Add(1)
 	p.acceptedByType[typ].Inc()
+	p.expire(ctx, tx, t)
 }
 
 // level returns the ledger of key, creating it, and marks it changed.
@@ -969,6 +1005,17 @@ func (p *Processor) emitState(ctx context.Context, tx *kafka.Txn, t *task) {
 			p.lateBy[i].Add(float64(n))
 			st.win.late[i] = 0
 		}
+	}
+	for id, res := range t.resvDirty {
+		v, err := json.Marshal(res)
+		if err != nil {
+			tx.Fail(fmt.Errorf("encode reservation %s: %w", id, err))
+			continue
+		}
+		p.produce(ctx, tx, &kgo.Record{
+			Topic: kafka.TopicStockChangelog, Partition: part,
+			Key: []byte(ChangelogReservationPrefix + id), Value: v,
+		})
 	}
 	for key, lv := range t.dirty {
 		v := lv.appendJSON(make([]byte, 0, 256))
@@ -1010,9 +1057,14 @@ func (p *Processor) emitState(ctx context.Context, tx *kafka.Txn, t *task) {
 }
 
 func (p *Processor) deadLetter(ctx context.Context, tx *kafka.Txn, r *kgo.Record, typ event.Type, err error) {
+	p.deadLetterAs(ctx, tx, r, typ.String(), err)
+}
+
+// deadLetterAs dead-letters r with the event type name typ.
+func (p *Processor) deadLetterAs(ctx context.Context, tx *kafka.Txn, r *kgo.Record, typ string, err error) {
 	p.dlq.Add(1)
 	p.metrics.DLQ.WithLabelValues(string(event.ReasonOf(err))).Inc()
-	p.produce(ctx, tx, kafka.DeadLetter(r, typ.String(), err))
+	p.produce(ctx, tx, kafka.DeadLetter(r, typ, err))
 }
 
 func (p *Processor) produce(ctx context.Context, tx *kafka.Txn, r *kgo.Record) {
@@ -1042,6 +1094,7 @@ func (p *Processor) housekeep(st *partition) {
 			st.forgotten = append(st.forgotten, key)
 		}
 	}
+	forgetReservations(st, cutoff)
 }
 
 // Close leaves the group and closes the session. It is idempotent.

@@ -47,9 +47,11 @@ func (p *Processor) restore(ctx context.Context, part int32) (*partition, error)
 			st.forgotten = append(st.forgotten, key)
 		}
 	}
+	st.resv.rebuild()
+	forgetReservations(st, cutoff)
 	st.swept = st.streamTime
 	p.log.Info("restored partition", "partition", part, "records", n, "ledgers", len(st.levels),
-		"event_ids", len(st.seen), "open_windows", len(st.win.open), "stockouts", len(st.win.outages), "stream_time", time.UnixMilli(st.streamTime).UTC(), "took", time.Since(start))
+		"event_ids", len(st.seen), "open_windows", len(st.win.open), "stockouts", len(st.win.outages), "reservations", len(st.resv.byID), "stream_time", time.UnixMilli(st.streamTime).UTC(), "took", time.Since(start))
 	return st, nil
 }
 
@@ -63,6 +65,18 @@ func (p *Processor) applyChangelog(st *partition, r *kgo.Record, winState map[st
 		} else {
 			winState[string(r.Key)] = r.Value
 		}
+	case bytes.HasPrefix(r.Key, []byte(ChangelogReservationPrefix)):
+		id := string(r.Key[len(ChangelogReservationPrefix):])
+		if r.Value == nil { // tombstone: forgotten
+			delete(st.resv.byID, id)
+			return
+		}
+		var res reservation
+		if err := json.Unmarshal(r.Value, &res); err != nil {
+			p.log.Error("skip undecodable reservation in changelog", "key", string(r.Key), "offset", r.Offset, "err", err)
+			return
+		}
+		st.resv.byID[id] = &res
 	case bytes.HasPrefix(r.Key, []byte(event.ChangelogLevelPrefix)):
 		var lv Level
 		if err := json.Unmarshal(r.Value, &lv); err != nil {

@@ -70,6 +70,15 @@ func deadLetterInputs(nonce string) ([]input, map[string]int64) {
 		{kafka.TopicStock, sku2, `{"event_id":"x-7-` + nonce + `","pad":"` + strings.Repeat("x", 70<<10) + `"}`, event.ReasonOversize, 0},
 		{kafka.TopicSales, sku1, good1, event.ReasonDuplicateEvent, 0},
 		{kafka.TopicOrders, "O-1", `{"event_id":"o-1-` + nonce + `","ts":"2030-02-08T00:00:00Z","order_id":"O-1","lines":[{"sku":"` + sku1 + `","qty":1}],"ship_to":{"postal_code":"10115","country":"DE","lat":52.5,"lon":13.4},"service_level":"standard","promised_by":"2030-02-12T00:00:00Z"}`, "", 0},
+		// Reservation requests (routing's, keyed by SKU) that fail decoding
+		// or validation; good ones produce results, not accepted records
+		// (reservation_test.go).
+		{kafka.TopicReservations, sku1, `{"reservation_id":"x-r1-` + nonce + `",`, event.ReasonMalformedJSON, 0},
+		{kafka.TopicReservations, sku1, resvReq("x-r2-"+nonce, "O-1", sku1, "WH1", 0, event.ReservationReserve, at(5)), event.ReasonNegativeQty, 0},
+		{kafka.TopicReservations, sku1, resvReq("x-r3-"+nonce, "O-1", sku1, "WH-NOWHERE", 1, event.ReservationReserve, at(5)), event.ReasonUnknownWarehouse, 0},
+		{kafka.TopicReservations, sku1, resvReq("x-r4-"+nonce, "O-1", sku1, "WH1", 1, "hold", at(5)), event.ReasonInvalidValue, 0},
+		{kafka.TopicReservations, sku1, `{"reservation_id":"x-r5-` + nonce + `","sku":"` + sku1 + `","warehouse":"WH1","qty":1,"kind":"reserve","ts":"2030-02-08T00:00:00Z"}`, event.ReasonMissingField, 0},
+		{kafka.TopicReservations, sku1, resvReq("x-r6-"+nonce, "O-1", sku1, "WH1", 1, event.ReservationReserve, now.Add(72*time.Hour)), event.ReasonFutureTimestamp, 0},
 		{kafka.TopicOrders, "O-2", `{"event_id":"x-8-` + nonce + `","ts":"2030-02-08T00:00:00Z","order_id":"O-2","lines":[],"ship_to":{"postal_code":"10115","country":"DE","lat":52.5,"lon":13.4},"service_level":"standard","promised_by":"2030-02-12T00:00:00Z"}`, event.ReasonInvalidValue, 0},
 		// Stream time moves 10 days on. A count 9 days older than that is
 		// still placed exactly: no delta after it has been folded.
@@ -179,6 +188,9 @@ func runDeadLetterSuite(t *testing.T, brokers []string, shared bool) {
 		src := h[event.HeaderSourceTopic]
 		if src == "" || h[event.HeaderSourcePartition] == "" || h[event.HeaderSourceOffset] == "" || h[event.HeaderMessage] == "" {
 			t.Errorf("dlq record without source coordinates or message: %v", h)
+		}
+		if src == kafka.TopicReservations && h[event.HeaderEventType] != event.TypeNameReservation {
+			t.Errorf("dead-lettered reservation has event type %q", h[event.HeaderEventType])
 		}
 		gotReasons[string(r.Value)] = event.Reason(h[event.HeaderReason])
 	}
