@@ -8,14 +8,38 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
+// RestoreError is a failed read of a changelog partition. It is transient
+// (a broker restarting, a leader election): the caller keeps the partition
+// pending and restores it again.
+type RestoreError struct {
+	Topic     string
+	Partition int32
+	Err       error
+}
+
+func (e *RestoreError) Error() string {
+	return fmt.Sprintf("restore %s partition %d: %v", e.Topic, e.Partition, e.Err)
+}
+
+func (e *RestoreError) Unwrap() error { return e.Err }
+
 // ReadCommitted reads one partition of a changelog topic from its start up
 // to its last stable offset, as it was when the call began, and passes every
 // committed data record to fn in offset order: the restore of a stateful
 // processor's partition (Kafka Streams' restore to the end of the
 // changelog). Control records are read but not passed on, so the position
 // is known exactly even when the log ends with a transaction marker. It
-// returns the number of records passed to fn.
+// returns the number of records passed to fn; its errors are
+// *RestoreError.
 func ReadCommitted(ctx context.Context, cfg Config, topic string, part int32, fn func(*kgo.Record)) (int, error) {
+	n, err := readCommitted(ctx, cfg, topic, part, fn)
+	if err != nil {
+		return n, &RestoreError{Topic: topic, Partition: part, Err: err}
+	}
+	return n, nil
+}
+
+func readCommitted(ctx context.Context, cfg Config, topic string, part int32, fn func(*kgo.Record)) (int, error) {
 	opts, err := cfg.Opts()
 	if err != nil {
 		return 0, err

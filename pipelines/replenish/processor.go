@@ -311,7 +311,7 @@ func (p *Processor) Run(ctx context.Context) error {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		err := p.transact(tctx, fetches)
 		cancel()
-		var re *restoreError
+		var re *kafka.RestoreError
 		if errors.As(err, &re) {
 			// The transaction was aborted and its records are fetched
 			// again once the partition is restored.
@@ -347,7 +347,7 @@ func (p *Processor) partitionState(ctx context.Context, part int32) (*partition,
 		p.applyChangelog(st, r)
 	})
 	if err != nil {
-		return nil, &restoreError{part: part, err: err}
+		return nil, fmt.Errorf("replenish: %w", err)
 	}
 	p.parts[part] = st
 	if p.pending[part] {
@@ -396,19 +396,6 @@ func (p *Processor) applyChangelog(st *partition, r *kgo.Record) {
 		p.log.Error("skip undecodable replenishment state in changelog", "key", key, "offset", r.Offset, "err", err)
 	}
 }
-
-// restoreError is a failed restore of a partition: transient (the
-// partition is restored again before its records are processed).
-type restoreError struct {
-	part int32
-	err  error
-}
-
-func (e *restoreError) Error() string {
-	return fmt.Sprintf("replenish: restore partition %d: %v", e.part, e.err)
-}
-
-func (e *restoreError) Unwrap() error { return e.err }
 
 // splitKey parses "<sku>/<warehouse>"; SKUs and warehouse ids contain no
 // slash (the event contract's identifier pattern).

@@ -397,7 +397,15 @@ func (p *Processor) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return err
+			// A broker restarting or electing leaders: the partitions stay
+			// pending and are restored at the next round.
+			p.log.Warn("restore failed; retrying", "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+			continue
 		}
 		pctx, cancel := ctx, context.CancelFunc(func() {})
 		if wait > 0 {
@@ -419,6 +427,13 @@ func (p *Processor) Run(ctx context.Context) error {
 			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			err := p.transact(tctx, fetches)
 			cancel()
+			var re *kafka.RestoreError
+			if errors.As(err, &re) {
+				// The transaction was aborted; its records are fetched
+				// again once the partition is restored.
+				p.log.Warn("restore failed; transaction aborted, retrying", "err", err)
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -814,7 +829,7 @@ func (p *Processor) partitionState(ctx context.Context, part int32) (*partition,
 	}
 	st, err := p.restore(ctx, part)
 	if err != nil {
-		return nil, fmt.Errorf("stock: restore partition %d: %w", part, err)
+		return nil, fmt.Errorf("stock: %w", err)
 	}
 	st.active = time.Now()
 	p.parts[part] = st
