@@ -36,6 +36,10 @@ const (
 	// warehouse) whose open intervals overlap, and received reorders
 	// without their receipt in stock_movements.
 	VerifyReorders = "verify_reorders"
+	// VerifyRouting is invariant 4: orders without a final routing
+	// decision or with more than one, and stock levels whose reservations
+	// exceed on hand.
+	VerifyRouting = "verify_routing"
 )
 
 // ErrUnknownQuery is returned by Query for a name with no file.

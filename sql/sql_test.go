@@ -12,7 +12,7 @@ import (
 
 func TestQuery(t *testing.T) {
 	names := sql.QueryNames()
-	for _, want := range []string{sql.VerifyStock, sql.VerifyWindows, sql.VerifyReorders} {
+	for _, want := range []string{sql.VerifyStock, sql.VerifyWindows, sql.VerifyReorders, sql.VerifyRouting} {
 		if !slices.Contains(names, want) {
 			t.Fatalf("QueryNames() = %v, want it to include %s", names, want)
 		}

@@ -81,6 +81,35 @@ type reorderProblem struct {
 	ReceivedQty    int64      `json:"received_qty,omitempty"`
 }
 
+// routingResult is the routing check (invariant 4): the orders with
+// routing decisions, those with no final decision, those with more than
+// one, and the stock levels whose reservations exceed on hand (reserved >
+// 0 and reserved > on_hand; a count or damage after a reservation can do
+// that too, see sql/queries/verify_routing.sql).
+type routingResult struct {
+	Checked           int              `json:"checked"`
+	NoFinal           int              `json:"no_final"`
+	MultipleFinal     int              `json:"multiple_final"`
+	NegativeAvailable int              `json:"negative_available"`
+	Examples          []routingProblem `json:"examples,omitempty"`
+}
+
+// routingProblem is one failure of the routing check. Problems
+// "no_final" and "multiple_final": the order, its decision records and
+// how many (and which) are final. Problem "negative_available": the stock
+// level.
+type routingProblem struct {
+	Problem          string   `json:"problem"`
+	OrderID          string   `json:"order_id,omitempty"`
+	Decisions        int64    `json:"decisions,omitempty"`
+	Finals           int64    `json:"finals,omitempty"`
+	FinalDecisionIDs []string `json:"final_decision_ids,omitempty"`
+	SKU              string   `json:"sku,omitempty"`
+	Warehouse        string   `json:"warehouse,omitempty"`
+	OnHand           int64    `json:"on_hand,omitempty"`
+	Reserved         int64    `json:"reserved,omitempty"`
+}
+
 func cmdVerify(ctx context.Context, args []string) error {
 	c := newCommon("verify")
 	var show int
@@ -108,13 +137,20 @@ func cmdVerify(ctx context.Context, args []string) error {
 		return err
 	}
 	ro.Examples = ro.Examples[:min(max(show, 0), len(ro.Examples))]
-	problems := len(bad) + win.Mismatches + win.Missing + ro.Overlaps + ro.UnmatchedReceipts
+	rt, err := verifyRouting(ctx, st)
+	if err != nil {
+		return err
+	}
+	rt.Examples = rt.Examples[:min(max(show, 0), len(rt.Examples))]
+	problems := len(bad) + win.Mismatches + win.Missing + ro.Overlaps + ro.UnmatchedReceipts +
+		rt.NoFinal + rt.MultipleFinal + rt.NegativeAvailable
 	out := map[string]any{
-		"checked":    checked + win.Checked + ro.Checked,
+		"checked":    checked + win.Checked + ro.Checked + rt.Checked,
 		"mismatches": problems,
 		"stock":      map[string]int{"checked": checked, "mismatches": len(bad)},
 		"windows":    win,
 		"reorders":   ro,
+		"routing":    rt,
 	}
 	if len(bad) > 0 {
 		out["examples"] = bad[:min(max(show, 0), len(bad))]
@@ -138,6 +174,15 @@ func cmdVerify(ctx context.Context, args []string) error {
 		}
 		if ro.UnmatchedReceipts > 0 {
 			why = append(why, fmt.Sprintf("%d received reorders have no receipt in stock_movements", ro.UnmatchedReceipts))
+		}
+		if rt.NoFinal > 0 {
+			why = append(why, fmt.Sprintf("%d of %d routed orders have no final decision", rt.NoFinal, rt.Checked))
+		}
+		if rt.MultipleFinal > 0 {
+			why = append(why, fmt.Sprintf("%d of %d routed orders have more than one final decision", rt.MultipleFinal, rt.Checked))
+		}
+		if rt.NegativeAvailable > 0 {
+			why = append(why, fmt.Sprintf("%d stock levels have more reserved than on hand (negative available stock)", rt.NegativeAvailable))
 		}
 		return fmt.Errorf("verify: %s", strings.Join(why, "; "))
 	}
@@ -345,6 +390,87 @@ func reorderExample(problem string, v any) (reorderProblem, error) {
 		return p, fmt.Errorf("verify reorders: example received_qty: %w", err)
 	}
 	p.ReceivedQty = qty
+	return p, nil
+}
+
+// verifyRouting runs the routing oracle (sql/queries/verify_routing.sql,
+// invariant 4): every order with routing decisions has exactly one final
+// decision, and no stock level has more reserved than on hand. Examples
+// list orders without a final decision, then orders with several, then
+// the stock levels.
+func verifyRouting(ctx context.Context, st store.Store) (routingResult, error) {
+	var out routingResult
+	q, err := sqlfs.Query(sqlfs.VerifyRouting)
+	if err != nil {
+		return out, err
+	}
+	res, err := st.Query(ctx, q)
+	if err != nil {
+		if code, ok := store.ExceptionCode(err); ok && code == 60 { // UNKNOWN_TABLE
+			return out, fmt.Errorf("verify routing query: table routing_decisions is missing (migration 0005_routing.sql not applied; run stockflow migrate): %w", err)
+		}
+		return out, fmt.Errorf("verify routing query: %w", err)
+	}
+	cols, err := columnIndex(res, "problem", "n", "examples")
+	if err != nil {
+		return out, fmt.Errorf("verify routing query: %w", err)
+	}
+	problems := map[string][]routingProblem{}
+	for _, row := range res.Rows {
+		problem, _ := row[cols["problem"]].(string)
+		n, err := store.AsInt64(row[cols["n"]])
+		if err != nil {
+			return out, fmt.Errorf("verify routing: count: %w", err)
+		}
+		switch problem {
+		case "checked":
+			out.Checked = int(n)
+			continue
+		case "no_final":
+			out.NoFinal = int(n)
+		case "multiple_final":
+			out.MultipleFinal = int(n)
+		case "negative_available":
+			out.NegativeAvailable = int(n)
+		default:
+			return out, fmt.Errorf("verify routing: unknown problem %q", problem)
+		}
+		examples, _ := row[cols["examples"]].([]any)
+		for _, e := range examples {
+			p, err := routingExample(problem, e)
+			if err != nil {
+				return out, err
+			}
+			problems[problem] = append(problems[problem], p)
+		}
+	}
+	out.Examples = append(append(problems["no_final"], problems["multiple_final"]...), problems["negative_available"]...)
+	return out, nil
+}
+
+// routingExample reads one example tuple of verify_routing.sql.
+func routingExample(problem string, v any) (routingProblem, error) {
+	t, ok := v.([]any)
+	if !ok || len(t) != 8 {
+		return routingProblem{}, fmt.Errorf("verify routing: example %v is not a tuple of 8", v)
+	}
+	p := routingProblem{Problem: problem}
+	p.OrderID, _ = t[0].(string)
+	ids, _ := t[3].([]any)
+	for _, id := range ids {
+		if s, ok := id.(string); ok {
+			p.FinalDecisionIDs = append(p.FinalDecisionIDs, s)
+		}
+	}
+	p.SKU, _ = t[4].(string)
+	p.Warehouse, _ = t[5].(string)
+	for i, dst := range map[int]*int64{1: &p.Decisions, 2: &p.Finals, 6: &p.OnHand, 7: &p.Reserved} {
+		n, err := store.AsInt64(t[i])
+		if err != nil {
+			return p, fmt.Errorf("verify routing: example column %d: %w", i, err)
+		}
+		*dst = n
+	}
 	return p, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -32,6 +33,15 @@ var (
 		"reorder_point", "order_up_to", "order_qty", "safety_stock", "lead_demand", "lead_demand_sd", "daily_demand",
 		"lead_time_days", "lead_time_sd_days", "forecast_run_id", "demand_source", "unit_cost", "expected_by",
 		"transfer_cost", "shortage_cost", "src_partition", "src_offset", "ingested_at"}
+	routingDecisionColumns = []string{"decision_id", "order_id", "ts", "status", "reason", "final", "attempt",
+		"warehouses", "units", "packages",
+		"cost_shipping", "cost_handling", "cost_split", "cost_opportunity", "cost_backorder", "cost_total",
+		"alternatives.status", "alternatives.warehouses", "alternatives.cost_shipping", "alternatives.cost_handling",
+		"alternatives.cost_split", "alternatives.cost_opportunity", "alternatives.cost_backorder", "alternatives.cost_total",
+		"batch_id", "latency_ms", "region", "ship_postal_code", "ship_country", "ship_lat", "ship_lon",
+		"src_partition", "src_offset", "ingested_at"}
+	routingAssignmentColumns = []string{"warehouse", "sku", "ts", "order_id", "decision_id", "status", "final", "attempt",
+		"line", "qty", "package", "shipping", "handling", "opportunity", "src_partition", "src_offset", "ingested_at"}
 )
 
 // addFunc adds one row to the batch of a table.
@@ -60,6 +70,8 @@ func toRows(r *kgo.Record, now time.Time, add addFunc) error {
 			return err
 		}
 		add("reorders", reorderColumns, row)
+	case event.TopicRouting:
+		return routingRows(r, now, add)
 	}
 	return nil
 }
@@ -237,4 +249,82 @@ func reorderRow(r *kgo.Record, now time.Time) ([]any, error) {
 		o.LeadTimeDays, o.LeadTimeSDDays, o.ForecastRunID, o.DemandSource, o.UnitCost, o.ExpectedBy.UTC(),
 		o.TransferCost, o.ShortageCost, r.Partition, r.Offset, now,
 	}, nil
+}
+
+// routingRows adds the routing_decisions row of a stockflow.routing.v1
+// record and one routing_assignments row per assignment. Like reorderRow,
+// the source coordinates are the record's own (the routing topic is keyed
+// by order id), so a replayed record yields identical rows. The record is
+// checked whole before any row is added: a bad record adds none.
+func routingRows(r *kgo.Record, now time.Time, add addFunc) error {
+	var d event.RoutingDecision
+	if err := json.Unmarshal(r.Value, &d); err != nil {
+		return fmt.Errorf("routing record: %w: %w", &event.Error{Reason: event.ReasonMalformedJSON}, err)
+	}
+	var bad *event.Error
+	switch {
+	case d.DecisionID == "":
+		bad = &event.Error{Reason: event.ReasonMissingField, Field: "decision_id"}
+	case d.OrderID == "":
+		bad = &event.Error{Reason: event.ReasonMissingField, Field: "order_id"}
+	case d.TS.IsZero():
+		bad = &event.Error{Reason: event.ReasonMissingField, Field: "ts"}
+	case d.Status != event.RoutingRouted && d.Status != event.RoutingSplit &&
+		d.Status != event.RoutingBackordered && d.Status != event.RoutingRejected:
+		bad = &event.Error{Reason: event.ReasonInvalidValue, Field: "status", Msg: fmt.Sprintf("%q is not a routing status", d.Status)}
+	case d.Attempt < 1:
+		bad = &event.Error{Reason: event.ReasonInvalidValue, Field: "attempt", Msg: fmt.Sprintf("attempt %d is below 1", d.Attempt)}
+	}
+	for i, a := range d.Assignments {
+		if bad == nil && (a.Warehouse == "" || a.SKU == "") {
+			bad = &event.Error{Reason: event.ReasonMissingField, Field: fmt.Sprintf("assignments[%d]", i), Msg: "assignment without a warehouse or sku"}
+		}
+	}
+	if bad != nil {
+		return fmt.Errorf("routing record: %w", bad)
+	}
+	var (
+		warehouses []string
+		units      int64
+		packages   = map[int]bool{}
+	)
+	for _, a := range d.Assignments {
+		if !slices.Contains(warehouses, string(a.Warehouse)) {
+			warehouses = append(warehouses, string(a.Warehouse))
+		}
+		units += a.Qty
+		packages[a.Package] = true
+	}
+	if warehouses == nil {
+		warehouses = []string{}
+	}
+	n := len(d.Alternatives)
+	altStatus, altWarehouses := make([]string, n), make([][]string, n)
+	altShip, altHandle, altSplit, altOpp, altBack, altTotal := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	for i, a := range d.Alternatives {
+		altStatus[i] = string(a.Status)
+		altWarehouses[i] = make([]string, len(a.Warehouses))
+		for j, w := range a.Warehouses {
+			altWarehouses[i][j] = string(w)
+		}
+		b := a.Breakdown
+		altShip[i], altHandle[i], altSplit[i], altOpp[i], altBack[i], altTotal[i] = b.Shipping, b.Handling, b.Split, b.Opportunity, b.Backorder, b.Total
+	}
+	b := d.Breakdown
+	add("routing_decisions", routingDecisionColumns, []any{
+		d.DecisionID, d.OrderID, d.TS.UTC(), string(d.Status), d.Reason, d.Final, d.Attempt,
+		warehouses, units, uint32(len(packages)),
+		b.Shipping, b.Handling, b.Split, b.Opportunity, b.Backorder, b.Total,
+		altStatus, altWarehouses, altShip, altHandle, altSplit, altOpp, altBack, altTotal,
+		d.BatchID, d.LatencyMS, d.Region, d.ShipTo.PostalCode, d.ShipTo.Country, d.ShipTo.Lat, d.ShipTo.Lon,
+		r.Partition, r.Offset, now,
+	})
+	for i, a := range d.Assignments {
+		add("routing_assignments", routingAssignmentColumns, []any{
+			string(a.Warehouse), string(a.SKU), d.TS.UTC(), d.OrderID, d.DecisionID, string(d.Status), d.Final, d.Attempt,
+			uint32(i), a.Qty, uint32(max(a.Package, 0)), a.Shipping, a.Handling, a.Opportunity,
+			r.Partition, r.Offset, now,
+		})
+	}
+	return nil
 }

@@ -1,6 +1,6 @@
 // Package chsink is the ClickHouse sink: it consumes stockflow's output
 // topics (the accepted events, the stock changelog, the DLQ, the window
-// results and the reorders) with read_committed and writes them into the
+// results, the reorders and the routing decisions) with read_committed and writes them into the
 // store's tables exactly once.
 //
 // Batches are deterministic: one per source partition and table, named by
@@ -32,12 +32,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/stockflow/stockflow/internal/event"
 	"github.com/stockflow/stockflow/internal/kafka"
 	"github.com/stockflow/stockflow/internal/store"
 )
 
 // Topics the sink consumes.
-var Topics = []string{kafka.TopicAccepted, kafka.TopicStockChangelog, kafka.TopicDLQ, kafka.TopicWindows, kafka.TopicReorders}
+var Topics = []string{kafka.TopicAccepted, kafka.TopicStockChangelog, kafka.TopicDLQ, kafka.TopicWindows, kafka.TopicReorders, event.TopicRouting}
 
 // Config configures the sink.
 type Config struct {

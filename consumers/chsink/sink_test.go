@@ -195,6 +195,42 @@ func TestSkippedRecords(t *testing.T) {
 			reason: event.ReasonMissingField,
 		},
 		{
+			name: "routing decision that is not JSON",
+			bad: func(_ *testing.T, r run) *kgo.Record {
+				return rawRecord(event.TopicRouting, r.ev("O1"), []byte(`{"decision_id":`))
+			},
+			reason: event.ReasonMalformedJSON,
+		},
+		{
+			name: "routing decision of an unknown status",
+			bad: func(t *testing.T, r run) *kgo.Record {
+				d := r.routing(r.ev("O1"), 1, true, contractT0, 2, "WH1")
+				d.Status = "shipped"
+				return r.routingRecord(t, d)
+			},
+			reason: event.ReasonInvalidValue,
+		},
+		{
+			name: "routing decision without an id",
+			bad: func(t *testing.T, r run) *kgo.Record {
+				d := r.routing(r.ev("O1"), 1, true, contractT0, 2, "WH1")
+				d.DecisionID = ""
+				return r.routingRecord(t, d)
+			},
+			reason: event.ReasonMissingField,
+		},
+		{
+			// Checked whole: neither the decision row nor the good first
+			// assignment's row is written.
+			name: "routing decision with an assignment without a SKU",
+			bad: func(t *testing.T, r run) *kgo.Record {
+				d := r.routing(r.ev("O1"), 1, true, contractT0, 2, "WH1", "WH2")
+				d.Assignments[1].SKU = ""
+				return r.routingRecord(t, d)
+			},
+			reason: event.ReasonMissingField,
+		},
+		{
 			name: "ledger record that is not JSON",
 			bad: func(_ *testing.T, r run) *kgo.Record {
 				return rawRecord(kafka.TopicStockChangelog, event.ChangelogLevelPrefix+r.sku("A")+"/WH1", []byte("not json"))
@@ -384,6 +420,23 @@ func runContract(t *testing.T, b broker) {
 		DailyDemand: 2.25, LeadTimeDays: 2, LeadTimeSDDays: 0.5, DemandSource: "sales", UnitCost: 3.75,
 		ExpectedBy: at(90 + 2*24*60), TransferCost: 35.5, ShortageCost: 120.25,
 	}
+	// A split attempt whose reservation was rejected (not final), with
+	// alternatives of every kind, and the final backorder of the same
+	// order, with neither assignments nor alternatives.
+	rd1 := r.routing(r.id+"-O1", 1, false, at(31), 2, "WH1", "WH2")
+	rd1.BatchID = r.id + "-B1"
+	rd1.Alternatives = []event.RoutingAlternative{
+		{Status: event.RoutingRouted, Warehouses: []event.WarehouseID{"WH3"},
+			Breakdown: event.RoutingBreakdown{Shipping: 11.5, Handling: 1.25, Opportunity: 0.125, Total: 12.875}},
+		{Status: event.RoutingSplit, Warehouses: []event.WarehouseID{"WH1", "WH3"},
+			Breakdown: event.RoutingBreakdown{Shipping: 12, Handling: 2.5, Split: 3, Total: 17.5}},
+		{Status: event.RoutingBackordered, Breakdown: event.RoutingBreakdown{Backorder: 40, Total: 40}},
+	}
+	rd2 := event.RoutingDecision{
+		DecisionID: event.RoutingDecisionID(r.id+"-O1", 2), OrderID: r.id + "-O1", TS: at(32), Status: event.RoutingBackordered,
+		Reason: "no_stock", Final: true, Attempt: 2, Breakdown: event.RoutingBreakdown{Backorder: 40, Total: 40},
+		LatencyMS: 0.75, Region: "DE-1", ShipTo: rd1.ShipTo,
+	}
 	// Raw bytes as a producer sent them: control characters, quotes,
 	// backslashes, UTF-8 and a byte that is not UTF-8.
 	dlqRaw := "{\"pad\":\"tab\there\nnew line \\\"q\\\" back\\\\slash \u00fc \xff\"}"
@@ -404,6 +457,7 @@ func runContract(t *testing.T, b broker) {
 				"malformed_json: unexpected end of input at offset 22", dlqTS),
 			r.windowRecord(t, wDay),
 			r.reorderRecord(t, ro1),
+			r.routingRecord(t, rd1),
 		}},
 		{commit: false, records: r.abortedRecords(t, "1", at(5), level(skuA, "WH1", -1, 0, at(5), 99), 99)},
 		{commit: true, records: []*kgo.Record{
@@ -425,6 +479,7 @@ func runContract(t *testing.T, b broker) {
 		// An older ledger version committed after a newer one.
 		{commit: true, records: []*kgo.Record{
 			r.reorderRecord(t, ro1Recv),
+			r.routingRecord(t, rd2),
 			r.levelRecord(t, level(skuB, "WH2", 10, 0, at(170), 4)),
 			rawRecord(kafka.TopicStockChangelog, event.ChangelogSeenPrefix+m3.EventID, strconv.AppendInt(nil, m3.TS.UnixMilli(), 10)),
 		}},
@@ -540,6 +595,42 @@ func runContract(t *testing.T, b broker) {
 			want: [][]any{reorderRow(ro1), reorderRow(ro1Recv), reorderRow(to1)},
 		},
 		{
+			// One row per record (its own coordinates in the routing topic
+			// are the source), the alternatives as Nested arrays.
+			name: "routing_decisions",
+			query: `SELECT decision_id, order_id, ts, status, reason, final, attempt, warehouses, units, packages,
+				cost_shipping, cost_handling, cost_split, cost_opportunity, cost_backorder, cost_total,
+				alternatives.status, alternatives.warehouses, alternatives.cost_shipping, alternatives.cost_handling,
+				alternatives.cost_split, alternatives.cost_opportunity, alternatives.cost_backorder, alternatives.cost_total,
+				batch_id, latency_ms, region, ship_postal_code, ship_country, ship_lat, ship_lon,
+				src_partition >= 0 AND src_offset >= 0, ingested_at >= {since:DateTime64(3, 'UTC')}
+				FROM routing_decisions FINAL WHERE startsWith(order_id, {run:String}) ORDER BY decision_id`,
+			want: [][]any{
+				{rd1.DecisionID, rd1.OrderID, rd1.TS, "split", "", false, int64(1), []any{"WH1", "WH2"}, int64(5), uint64(2),
+					6.5, 2.5, 3.0, 0.75, 0.0, 12.75,
+					[]any{"routed", "split", "backordered"}, []any{[]any{"WH3"}, []any{"WH1", "WH3"}, []any{}},
+					[]any{11.5, 12.0, 0.0}, []any{1.25, 2.5, 0.0}, []any{0.0, 3.0, 0.0}, []any{0.125, 0.0, 0.0}, []any{0.0, 0.0, 40.0}, []any{12.875, 17.5, 40.0},
+					r.id + "-B1", 0.25, "DE-1", "10115", "DE", 52.52, 13.405, uint64(1), uint64(1)},
+				{rd2.DecisionID, rd2.OrderID, rd2.TS, "backordered", "no_stock", true, int64(2), []any{}, int64(0), uint64(0),
+					0.0, 0.0, 0.0, 0.0, 40.0, 40.0,
+					[]any{}, []any{}, []any{}, []any{}, []any{}, []any{}, []any{}, []any{},
+					"", 0.75, "DE-1", "10115", "DE", 52.52, 13.405, uint64(1), uint64(1)},
+			},
+		},
+		{
+			name: "routing_assignments",
+			query: `SELECT warehouse, sku, ts, order_id, decision_id, status, final, attempt, line, qty, package,
+				shipping, handling, opportunity,
+				src_partition >= 0 AND src_offset >= 0, ingested_at >= {since:DateTime64(3, 'UTC')}
+				FROM routing_assignments FINAL WHERE startsWith(order_id, {run:String}) ORDER BY decision_id, line`,
+			want: [][]any{
+				{"WH1", r.sku("R"), rd1.TS, rd1.OrderID, rd1.DecisionID, "split", false, int64(1), uint64(0), int64(2), uint64(1),
+					2.5, 1.0, 0.5, uint64(1), uint64(1)},
+				{"WH2", r.sku("R"), rd1.TS, rd1.OrderID, rd1.DecisionID, "split", false, int64(1), uint64(1), int64(3), uint64(2),
+					4.0, 1.5, 0.25, uint64(1), uint64(1)},
+			},
+		},
+		{
 			// Not even a duplicate hidden by FINAL: aborted records are
 			// never inserted.
 			name: "aborted transactions leave no raw rows",
@@ -551,8 +642,10 @@ func runContract(t *testing.T, b broker) {
 				(SELECT count() FROM stock_levels WHERE startsWith(sku, {run:String}) AND version >= 99),
 				(SELECT count() FROM dlq WHERE src_offset BETWEEN {lo:Int64} + 90 AND {hi:Int64}),
 				(SELECT count() FROM demand_windows WHERE startsWith(sku, {run:String}) AND units >= 1000),
-				(SELECT count() FROM reorders WHERE startsWith(sku, {run:String}) AND qty >= 1000)`,
-			want: [][]any{{uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0)}},
+				(SELECT count() FROM reorders WHERE startsWith(sku, {run:String}) AND qty >= 1000),
+				(SELECT count() FROM routing_decisions WHERE startsWith(order_id, {aborted:String})),
+				(SELECT count() FROM routing_assignments WHERE startsWith(order_id, {aborted:String}))`,
+			want: [][]any{{uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0)}},
 		},
 	}
 	params := append(r.params(), store.TimeParam("since", since), store.StringParam("aborted", r.ev("ab")))
@@ -761,6 +854,7 @@ func (r run) abortedRecords(t *testing.T, n string, ts time.Time, lv event.Stock
 		r.dlqRecord(string(lv.SKU), "{}", kafka.TopicSales, 1, dlqOffset, event.TypeSale, event.ReasonMissingField, "missing_field: event_id", ts),
 		r.windowRecord(t, r.window(lv.SKU, lv.Warehouse, event.WindowHour, event.WindowCorrection, ts.Truncate(time.Hour), 1000, 1000, 1)),
 		r.reorderRecord(t, r.reorder(lv.SKU, lv.Warehouse, 1000, event.ReorderOrdered, ts, 1000)),
+		r.routingRecord(t, r.routing(id("R"), 1, true, ts, 1000, string(lv.Warehouse))),
 	}
 }
 
@@ -822,6 +916,48 @@ func reorderRow(o event.Reorder) []any {
 		o.LeadTimeDays, o.LeadTimeSDDays, o.ForecastRunID, o.DemandSource, o.UnitCost, o.ExpectedBy,
 		o.TransferCost, o.ShortageCost, uint64(1), uint64(1),
 	}
+}
+
+// routing is a routed (one warehouse) or split decision of order as the
+// routing pipeline writes it: qty units of this run's SKU "R" from the
+// first warehouse and qty+1 from each other, one package each, with every
+// number distinct so that a column swapped in the sink shows; the costs
+// add up. Assignment i costs shipping 2.5+1.5i, handling 1+0.5i and
+// opportunity 0.5/(i+1).
+func (r run) routing(order string, attempt int64, final bool, ts time.Time, qty int64, warehouses ...string) event.RoutingDecision {
+	d := event.RoutingDecision{
+		DecisionID: event.RoutingDecisionID(order, attempt), OrderID: order, TS: ts, Status: event.RoutingRouted,
+		Final: final, Attempt: attempt, LatencyMS: 0.25, Region: "DE-1",
+		ShipTo: event.Address{PostalCode: "10115", Country: "DE", Lat: 52.52, Lon: 13.405},
+	}
+	b := &d.Breakdown
+	for i, wh := range warehouses {
+		a := event.RoutingAssignment{Warehouse: event.WarehouseID(wh), SKU: event.SKU(r.sku("R")), Qty: qty + int64(min(i, 1)),
+			Shipping: 2.5 + 1.5*float64(i), Handling: 1 + 0.5*float64(i), Opportunity: 0.5 / float64(i+1), Package: i + 1}
+		d.Assignments = append(d.Assignments, a)
+		b.Shipping += a.Shipping
+		b.Handling += a.Handling
+		b.Opportunity += a.Opportunity
+	}
+	if len(warehouses) > 1 {
+		d.Status, b.Split = event.RoutingSplit, 3*float64(len(warehouses)-1)
+	}
+	b.Total = b.Sum()
+	return d
+}
+
+// routingRecord is d as the routing pipeline writes it to the routing
+// topic, keyed by order id.
+func (r run) routingRecord(t *testing.T, d event.RoutingDecision) *kgo.Record {
+	t.Helper()
+	if err := d.CheckTotal(1e-12); err != nil {
+		t.Fatal(err)
+	}
+	v, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rawRecord(event.TopicRouting, d.OrderID, v)
 }
 
 func rawRecord(topic, key string, value []byte) *kgo.Record {
@@ -1049,7 +1185,7 @@ func query(ctx context.Context, t *testing.T, st store.Store, q string, params .
 // SummingMergeTree counts every row inserted.
 func stopMerges(ctx context.Context, t *testing.T, st store.Store) {
 	t.Helper()
-	for _, tb := range append(slices.Clone(storetest.CoreTables), "demand_windows", "sales_daily", "reorders") {
+	for _, tb := range append(slices.Clone(storetest.CoreTables), "demand_windows", "sales_daily", "reorders", "routing_decisions", "routing_assignments") {
 		if err := st.Exec(ctx, "SYSTEM STOP MERGES "+store.QuoteIdent(st.Database())+"."+store.QuoteIdent(tb)); err != nil {
 			t.Fatalf("stop merges on %s: %v", tb, err)
 		}
@@ -1139,6 +1275,11 @@ func (r run) workload(t *testing.T, rng *rand.Rand, n, size int) workload {
 		// So is every reorder record.
 		"reorders": {table: "reorders", filter: "startsWith(sku, {run:String})",
 			order: "sku, warehouse, reorder_id, status, ts, src_partition, src_offset", except: "ingested_at", sum: "qty + 1000 * cycle"},
+		// And every routing decision, with a row per assignment.
+		"routing_decisions": {table: "routing_decisions", filter: "startsWith(order_id, {run:String})",
+			order: "order_id, decision_id, src_partition, src_offset", except: "ingested_at", sum: "attempt + 1000 * units"},
+		"routing_assignments": {table: "routing_assignments", filter: "startsWith(order_id, {run:String})",
+			order: "warehouse, sku, ts, decision_id, line, src_partition, src_offset", except: "ingested_at", sum: "qty + 1000 * attempt"},
 	}
 	t0 := contractT0
 	versions := map[string]uint64{} // committed ledger versions so far, by key
@@ -1224,8 +1365,28 @@ func (r run) workload(t *testing.T, rng *rand.Rand, n, size int) workload {
 				// the record, so that FINAL keeps every committed one.
 				qty := int64(1 + rng.IntN(200))
 				status := []event.ReorderStatus{event.ReorderSuggested, event.ReorderOrdered, event.ReorderReceived, event.ReorderCancelled}[rng.IntN(4)]
-				rec = r.reorderRecord(t, r.reorder(event.SKU(sku), event.WarehouseID(wh), int64(seq), status, ts, qty))
-				table, sum = "reorders", qty+1000*int64(seq)
+				if rng.IntN(2) == 0 {
+					rec = r.reorderRecord(t, r.reorder(event.SKU(sku), event.WarehouseID(wh), int64(seq), status, ts, qty))
+					table, sum = "reorders", qty+1000*int64(seq)
+					break
+				}
+				// Or a routing decision from one or two warehouses: a
+				// decisions row and a row per assignment.
+				whs := []string{"WH1", "WH2"}[:1+rng.IntN(2)]
+				d := r.routing(id, int64(seq), true, ts, qty, whs...)
+				rec = r.routingRecord(t, d)
+				if commit {
+					dc, ac := checks["routing_decisions"], checks["routing_assignments"]
+					dc.records++
+					dc.distinct++
+					ac.records += uint64(len(d.Assignments))
+					ac.distinct += uint64(len(d.Assignments))
+					for _, a := range d.Assignments {
+						dc.want += 1000 * a.Qty
+						ac.want += a.Qty + 1000*int64(seq)
+					}
+					dc.want += int64(seq)
+				}
 			default:
 				prefix := event.ChangelogSeenPrefix + id
 				if rng.IntN(2) == 0 {
@@ -1250,7 +1411,7 @@ func (r run) workload(t *testing.T, rng *rand.Rand, n, size int) workload {
 		lv.distinct++
 		lv.want += latest[key] + 1000000*int64(v)
 	}
-	for _, name := range []string{"sales", "stock_movements", "orders", "campaigns", "stock_levels", "dlq", "demand_windows", "reorders"} {
+	for _, name := range []string{"sales", "stock_movements", "orders", "campaigns", "stock_levels", "dlq", "demand_windows", "reorders", "routing_decisions", "routing_assignments"} {
 		w.checks = append(w.checks, *checks[name])
 	}
 	return w

@@ -33,7 +33,7 @@ const (
 	// TopicReplenishChangelog holds the replenishment pipeline's state
 	// (positions, open reorders, lead-time statistics), compact only.
 	TopicReplenishChangelog = "stockflow.replenish-changelog.v1"
-	TopicRouting            = "stockflow.routing.v1"
+	TopicRouting            = event.TopicRouting
 	// TopicReservations carries routing's reservation requests to the
 	// stock pipeline, keyed by SKU; TopicReservationResults its answers,
 	// keyed by order id (DESIGN §3 invariant 4).

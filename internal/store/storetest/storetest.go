@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"Errors", testErrors},
 		{"VerifyStock", testVerifyStock},
 		{"VerifyReorders", testVerifyReorders},
+		{"VerifyRouting", testVerifyRouting},
 		{"Isolation", testIsolation},
 		{"Concurrent", testConcurrent},
 		{"Close", testClose},
@@ -881,6 +882,59 @@ func testVerifyReorders(t *testing.T, open Opener) {
 		{"checked", uint64(4), []any{}},
 		{"overlap", uint64(1), []any{[]any{"RO-B-W1-1", "RO-B-W1-2"}}},
 		{"unmatched_receipt", uint64(1), []any{[]any{"RO-B-W1-2", ""}}},
+	})
+}
+
+// testVerifyRouting runs the routing oracle (queries/verify_routing.sql,
+// DESIGN.md §3 invariant 4) on a small hand-worked example, so both modes
+// give the same answer. cmd/stockflow's TestVerifyRouting works through
+// more cases and the examples' contents.
+func testVerifyRouting(t *testing.T, open Opener) {
+	s := Migrated(t, open)
+	ctx := t.Context()
+	base := time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)
+	cols := []string{"decision_id", "order_id", "ts", "status", "reason", "final", "attempt", "src_partition", "src_offset", "ingested_at"}
+	row := func(order string, attempt int64, final bool, off int64) []any {
+		return []any{order + "/" + fmt.Sprint(attempt), order, base.Add(time.Duration(off) * time.Second), "routed", "", final, attempt, int32(0), off, base}
+	}
+	rows := [][]any{
+		// O1: a non-final attempt, then the final one.
+		row("O1", 1, false, 0),
+		row("O1", 2, true, 1),
+		// O2: two finals; O3: none.
+		row("O2", 1, true, 2),
+		row("O2", 2, true, 3),
+		row("O3", 1, false, 4),
+	}
+	if err := s.Insert(ctx, &store.Batch{Table: "routing_decisions", Columns: cols, Rows: rows}); err != nil {
+		t.Fatal(err)
+	}
+	// A replay of O1's final record under another token lands twice in the
+	// raw table; FINAL must count it once.
+	if err := s.Insert(ctx, &store.Batch{Table: "routing_decisions", Columns: cols, Rows: rows[1:2], DedupToken: "replay"}); err != nil {
+		t.Fatal(err)
+	}
+	lb := &store.Batch{
+		Table:   "stock_levels",
+		Columns: []string{"sku", "warehouse", "on_hand", "reserved", "available", "last_event_ts", "version", "updated_at"},
+		Rows: [][]any{
+			{"A", "W1", int64(2), int64(3), int64(-1), base, uint64(1), base},  // reserved > on hand: reported
+			{"A", "W2", int64(-1), int64(0), int64(-1), base, uint64(1), base}, // shrinkage, nothing reserved
+			{"B", "W1", int64(3), int64(3), int64(0), base, uint64(1), base},
+		},
+	}
+	if err := s.Insert(ctx, lb); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Query(ctx, "SELECT problem, n, arrayMap(e -> (e.1, e.5, e.6), examples) FROM ("+sql.MustQuery(sql.VerifyRouting)+")")
+	if err != nil {
+		t.Fatalf("verify_routing: %v", err)
+	}
+	CompareRows(t, res, [][]any{
+		{"checked", uint64(3), []any{}},
+		{"multiple_final", uint64(1), []any{[]any{"O2", "", ""}}},
+		{"negative_available", uint64(1), []any{[]any{"", "A", "W1"}}},
+		{"no_final", uint64(1), []any{[]any{"O3", "", ""}}},
 	})
 }
 
