@@ -14,14 +14,13 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/stockflow/stockflow/internal/crashtest"
 	"github.com/stockflow/stockflow/internal/event"
 	"github.com/stockflow/stockflow/internal/kafka"
+	"github.com/stockflow/stockflow/internal/kafka/kfaketest"
 	"github.com/stockflow/stockflow/internal/testenv"
 )
 
@@ -364,45 +363,9 @@ func TestReordersThroughAbortsAndRestarts(t *testing.T) {
 		c := newCluster(t)
 		cfg := testConfig(c.kc, "aborts")
 		cfg.Items = nil
-		var failed atomic.Int64
+		failed := new(atomic.Int64)
 		if faults {
-			md, err := kadm.NewClient(c.cl).ListTopics(t.Context(), kafka.TopicReorders)
-			if err != nil {
-				t.Fatal(err)
-			}
-			reordersID := md[kafka.TopicReorders].ID
-			var n atomic.Int64
-			c.c.ControlKey(kmsg.Produce.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
-				c.c.KeepControl()
-				pr, ok := req.(*kmsg.ProduceRequest)
-				if !ok {
-					return nil, nil, false
-				}
-				has := false
-				for _, tp := range pr.Topics {
-					has = has || tp.Topic == kafka.TopicReorders || tp.TopicID == reordersID
-				}
-				if !has || n.Add(1)%3 != 1 {
-					return nil, nil, false
-				}
-				failed.Add(1)
-				resp, ok := pr.ResponseKind().(*kmsg.ProduceResponse)
-				if !ok {
-					return nil, nil, false
-				}
-				for _, tp := range pr.Topics {
-					rt := kmsg.NewProduceResponseTopic()
-					rt.Topic, rt.TopicID = tp.Topic, tp.TopicID
-					for _, p := range tp.Partitions {
-						rp := kmsg.NewProduceResponseTopicPartition()
-						rp.Partition = p.Partition
-						rp.ErrorCode = kerr.InvalidRecord.Code
-						rt.Partitions = append(rt.Partitions, rp)
-					}
-					resp.Topics = append(resp.Topics, rt)
-				}
-				return resp, nil, true
-			})
+			failed = kfaketest.FailProduces(t.Context(), t, c.c, c.cl, kafka.TopicReorders, func(n int64) bool { return n%3 == 1 })
 		}
 		third := len(rs) / 3
 		stop := start(t, cfg)

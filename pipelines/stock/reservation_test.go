@@ -11,18 +11,16 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/stockflow/stockflow/internal/event"
 	"github.com/stockflow/stockflow/internal/kafka"
+	"github.com/stockflow/stockflow/internal/kafka/kfaketest"
 )
 
 // resvT0 is the event time the reservation tests start at.
@@ -354,43 +352,7 @@ func TestReservationsNoOversell(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	e := newResvEnv(ctx, t, 3)
-	md, err := kadm.NewClient(e.cl).ListTopics(ctx, kafka.TopicReservationResults)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resultsID := md[kafka.TopicReservationResults].ID
-	var resultProduces, failed atomic.Int64
-	e.c.ControlKey(kmsg.Produce.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		e.c.KeepControl()
-		pr, ok := req.(*kmsg.ProduceRequest)
-		if !ok {
-			return nil, nil, false
-		}
-		has := false
-		for _, tp := range pr.Topics {
-			has = has || tp.Topic == kafka.TopicReservationResults || tp.TopicID == resultsID
-		}
-		if !has || resultProduces.Add(1)%4 != 2 {
-			return nil, nil, false
-		}
-		failed.Add(1)
-		resp, ok := pr.ResponseKind().(*kmsg.ProduceResponse)
-		if !ok {
-			return nil, nil, false
-		}
-		for _, tp := range pr.Topics {
-			rt := kmsg.NewProduceResponseTopic()
-			rt.Topic, rt.TopicID = tp.Topic, tp.TopicID
-			for _, p := range tp.Partitions {
-				rp := kmsg.NewProduceResponseTopicPartition()
-				rp.Partition = p.Partition
-				rp.ErrorCode = kerr.InvalidRecord.Code
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			resp.Topics = append(resp.Topics, rt)
-		}
-		return resp, nil, true
-	})
+	failed := kfaketest.FailProduces(ctx, t, e.c, e.cl, kafka.TopicReservationResults, func(n int64) bool { return n%4 == 2 })
 
 	const (
 		skus      = 6

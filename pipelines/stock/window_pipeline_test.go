@@ -8,17 +8,15 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/stockflow/stockflow/internal/event"
 	"github.com/stockflow/stockflow/internal/kafka"
+	"github.com/stockflow/stockflow/internal/kafka/kfaketest"
 )
 
 type windowID struct {
@@ -53,45 +51,9 @@ func TestWindowsThroughAborts(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	md, err := kadm.NewClient(cl).ListTopics(ctx, kafka.TopicWindows)
-	if err != nil {
-		t.Fatal(err)
-	}
-	windowsID := md[kafka.TopicWindows].ID
 	// Fail every fifth produce request that carries window results, which
 	// aborts the transaction it belongs to.
-	var windowProduces, failed atomic.Int64
-	c.ControlKey(kmsg.Produce.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		pr, ok := req.(*kmsg.ProduceRequest)
-		if !ok {
-			return nil, nil, false
-		}
-		hasWindows := false
-		for _, tp := range pr.Topics {
-			hasWindows = hasWindows || tp.Topic == kafka.TopicWindows || tp.TopicID == windowsID // v13+ names topics by id
-		}
-		if !hasWindows || windowProduces.Add(1)%5 != 2 {
-			return nil, nil, false
-		}
-		failed.Add(1)
-		resp, ok := pr.ResponseKind().(*kmsg.ProduceResponse)
-		if !ok {
-			return nil, nil, false
-		}
-		for _, tp := range pr.Topics {
-			rt := kmsg.NewProduceResponseTopic()
-			rt.Topic, rt.TopicID = tp.Topic, tp.TopicID
-			for _, p := range tp.Partitions {
-				rp := kmsg.NewProduceResponseTopicPartition()
-				rp.Partition = p.Partition
-				rp.ErrorCode = kerr.InvalidRecord.Code
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			resp.Topics = append(resp.Topics, rt)
-		}
-		return resp, nil, true
-	})
+	failed := kfaketest.FailProduces(ctx, t, c, cl, kafka.TopicWindows, func(n int64) bool { return n%5 == 2 })
 
 	t0 := time.Date(2026, 5, 4, 0, 0, 0, 0, time.UTC)
 	rng := rand.New(rand.NewPCG(7, 11))
