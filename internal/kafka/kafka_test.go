@@ -96,14 +96,20 @@ func TestEnsureTopicsOnEmbeddedBroker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var policy string
+	var policy, maxBytes string
 	for _, c := range rc.Configs {
-		if c.Key == "cleanup.policy" {
+		switch c.Key {
+		case "cleanup.policy":
 			policy = c.MaybeValue()
+		case "max.message.bytes":
+			maxBytes = c.MaybeValue()
 		}
 	}
 	if policy != "compact" {
 		t.Errorf("changelog cleanup.policy %q, want compact", policy)
+	}
+	if maxBytes != maxMessageBytes {
+		t.Errorf("changelog max.message.bytes %q, want %s (the pipelines' batch size)", maxBytes, maxMessageBytes)
 	}
 
 	// Co-partitioning: a topic with another partition count is refused.

@@ -57,6 +57,13 @@ var InputTopics = []string{TopicSales, TopicStock, TopicOrders, TopicCampaigns}
 // these topics.
 var StockInputTopics = []string{TopicSales, TopicStock, TopicOrders, TopicCampaigns, TopicReservations}
 
+// maxMessageBytes is every stockflow topic's max.message.bytes: the
+// pipelines produce batches of up to 8 MiB (ProducerBatchMaxBytes), above
+// Apache Kafka's 1 MiB default, which failed a transaction of the stock
+// pipeline on a real broker (MESSAGE_TOO_LARGE). The embedded broker's
+// limit is the same.
+const maxMessageBytes = "8388608"
+
 // TopicSpec describes one topic to create.
 type TopicSpec struct {
 	Name       string
@@ -94,8 +101,9 @@ func (c TopicsConfig) Specs() []TopicSpec {
 		ret = defaultRetentionDays * 24 * time.Hour
 	}
 	events := map[string]string{
-		"cleanup.policy": "delete",
-		"retention.ms":   strconv.FormatInt(ret.Milliseconds(), 10),
+		"cleanup.policy":    "delete",
+		"retention.ms":      strconv.FormatInt(ret.Milliseconds(), 10),
+		"max.message.bytes": maxMessageBytes,
 	}
 	var specs []TopicSpec
 	for _, t := range []string{TopicSales, TopicStock, TopicOrders, TopicCampaigns, TopicDLQ, TopicAccepted, TopicWindows, TopicReorders, TopicApprovals, TopicRouting, TopicForecasts, TopicReservations, TopicReservationResults} {
@@ -105,7 +113,8 @@ func (c TopicsConfig) Specs() []TopicSpec {
 	// the pipeline tombstones the deduplication entries it forgets.
 	for _, t := range []string{TopicStockChangelog, TopicReplenishChangelog} {
 		specs = append(specs, TopicSpec{Name: t, Partitions: p, Configs: map[string]string{
-			"cleanup.policy": "compact",
+			"cleanup.policy":    "compact",
+			"max.message.bytes": maxMessageBytes,
 		}})
 	}
 	return specs
