@@ -2,10 +2,7 @@ package event_test
 
 import (
 	"encoding/json"
-	"io/fs"
-	"maps"
 	"reflect"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,43 +185,6 @@ func TestReorderSchemaFields(t *testing.T) {
 		"reorders.v1.json":  reflect.TypeFor[event.Reorder](),
 		"approvals.v1.json": reflect.TypeFor[event.Approval](),
 	} {
-		t.Run(file, func(t *testing.T) {
-			raw, err := fs.ReadFile(event.Schemas(), file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var doc struct {
-				Required             []string                   `json:"required"`
-				AdditionalProperties *bool                      `json:"additionalProperties"`
-				Properties           map[string]json.RawMessage `json:"properties"`
-			}
-			if err := json.Unmarshal(raw, &doc); err != nil {
-				t.Fatal(err)
-			}
-			if doc.AdditionalProperties == nil || *doc.AdditionalProperties {
-				t.Error("the schema allows properties the type does not write")
-			}
-			var fields, required []string
-			for f := range typ.Fields() {
-				name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-				if name == "" || name == "-" {
-					t.Fatalf("field %s has no JSON name", f.Name)
-				}
-				fields = append(fields, name)
-				if !slices.Contains(strings.Split(opts, ","), "omitempty") {
-					required = append(required, name)
-				}
-			}
-			props := slices.Sorted(maps.Keys(doc.Properties))
-			slices.Sort(fields)
-			slices.Sort(required)
-			req := slices.Sorted(slices.Values(doc.Required))
-			if !slices.Equal(props, fields) {
-				t.Errorf("schema properties %v\nwant the type's fields %v", props, fields)
-			}
-			if !slices.Equal(req, required) {
-				t.Errorf("schema requires %v\nwant the fields without omitempty %v", req, required)
-			}
-		})
+		t.Run(file, func(t *testing.T) { eventtest.Fields(t, file, typ, true) })
 	}
 }
