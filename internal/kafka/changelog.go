@@ -3,6 +3,9 @@ package kafka
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -96,4 +99,48 @@ func readCommitted(ctx context.Context, cfg Config, topic string, part int32, fn
 		})
 	}
 	return n, nil
+}
+
+// Pending is the set of assigned partitions whose state a stateful
+// processor has not restored yet: marked on assignment and after an
+// aborted transaction, cleared once restored or revoked. Mark, Done and
+// Has need the caller's lock on its partition state; Count and Ready may
+// be called without it (readiness checks).
+type Pending struct {
+	parts map[int32]bool
+	n     atomic.Int64
+}
+
+// Mark adds part (no-op if already pending).
+func (p *Pending) Mark(part int32) {
+	if p.parts == nil {
+		p.parts = make(map[int32]bool)
+	}
+	if !p.parts[part] {
+		p.parts[part] = true
+		p.n.Add(1)
+	}
+}
+
+// Done removes part (restored, or no longer assigned).
+func (p *Pending) Done(part int32) {
+	if p.parts[part] {
+		delete(p.parts, part)
+		p.n.Add(-1)
+	}
+}
+
+// Has reports whether part is pending.
+func (p *Pending) Has(part int32) bool { return p.parts[part] }
+
+// Parts returns the pending partitions.
+func (p *Pending) Parts() []int32 { return slices.Collect(maps.Keys(p.parts)) }
+
+// Count is how many partitions are pending.
+func (p *Pending) Count() int { return int(p.n.Load()) }
+
+// Ready reports whether none is pending, and how many are.
+func (p *Pending) Ready() (bool, int) {
+	n := p.Count()
+	return n == 0, n
 }

@@ -157,10 +157,10 @@ type Processor struct {
 	// mu guards parts and pending; the rebalance callbacks take it.
 	mu      sync.Mutex
 	parts   map[int32]*partition
-	pending map[int32]bool
+	pending kafka.Pending // assigned, not yet restored
 
 	in, reorders, transfers, received, cancelled, dlq, commits, aborts atomic.Uint64
-	keys, restoring                                                    atomic.Int64
+	keys                                                               atomic.Int64
 	closeOnce                                                          sync.Once
 }
 
@@ -176,7 +176,7 @@ func New(cfg Config, log *slog.Logger, m *Metrics) (*Processor, error) {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	p := &Processor{cfg: cfg, log: log, metrics: m, parts: make(map[int32]*partition), pending: make(map[int32]bool)}
+	p := &Processor{cfg: cfg, log: log, metrics: m, parts: make(map[int32]*partition)}
 	opts, err := cfg.Kafka.Opts()
 	if err != nil {
 		return nil, err
@@ -216,9 +216,8 @@ func (p *Processor) onAssigned(_ context.Context, _ *kgo.Client, assigned map[st
 	defer p.mu.Unlock()
 	for _, ps := range assigned {
 		for _, part := range ps {
-			if _, ok := p.parts[part]; !ok && !p.pending[part] {
-				p.pending[part] = true
-				p.restoring.Add(1)
+			if _, ok := p.parts[part]; !ok {
+				p.pending.Mark(part)
 			}
 		}
 	}
@@ -243,13 +242,10 @@ func (p *Processor) dropLocked(part int32, restore bool) {
 		p.keys.Add(-int64(len(st.keys)))
 		delete(p.parts, part)
 	}
-	switch {
-	case restore && !p.pending[part]:
-		p.pending[part] = true
-		p.restoring.Add(1)
-	case !restore && p.pending[part]:
-		delete(p.pending, part)
-		p.restoring.Add(-1)
+	if restore {
+		p.pending.Mark(part)
+	} else {
+		p.pending.Done(part)
 	}
 	p.metrics.Keys.Set(float64(p.keys.Load()))
 }
@@ -257,8 +253,7 @@ func (p *Processor) dropLocked(part int32, restore bool) {
 // Ready reports whether every assigned partition is restored, and how many
 // are still restoring.
 func (p *Processor) Ready() (bool, int) {
-	n := int(p.restoring.Load())
-	return n == 0, n
+	return p.pending.Ready()
 }
 
 // Stats returns a snapshot of the counters.
@@ -267,7 +262,7 @@ func (p *Processor) Stats() Stats {
 		In: p.in.Load(), Reorders: p.reorders.Load(), Transfers: p.transfers.Load(),
 		Received: p.received.Load(), Cancelled: p.cancelled.Load(), DLQ: p.dlq.Load(),
 		Keys: int(p.keys.Load()), Commits: p.commits.Load(), Aborts: p.aborts.Load(),
-		Restoring: int(p.restoring.Load()),
+		Restoring: p.pending.Count(),
 	}
 }
 
@@ -327,7 +322,7 @@ func (p *Processor) Run(ctx context.Context) error {
 func (p *Processor) restorePending(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for part := range p.pending {
+	for _, part := range p.pending.Parts() {
 		if _, err := p.partitionState(ctx, part); err != nil {
 			return err
 		}
@@ -350,10 +345,7 @@ func (p *Processor) partitionState(ctx context.Context, part int32) (*partition,
 		return nil, fmt.Errorf("replenish: %w", err)
 	}
 	p.parts[part] = st
-	if p.pending[part] {
-		delete(p.pending, part)
-		p.restoring.Add(-1)
-	}
+	p.pending.Done(part)
 	p.keys.Add(int64(len(st.keys)))
 	p.metrics.Keys.Set(float64(p.keys.Load()))
 	p.metrics.Restores.Inc()
@@ -468,7 +460,7 @@ func (p *Processor) end(ctx context.Context, tx *kafka.Txn, parts []int32, fail 
 		p.metrics.Commits.Inc()
 	} else {
 		for _, part := range parts {
-			if _, ok := p.parts[part]; ok || p.pending[part] {
+			if _, ok := p.parts[part]; ok || p.pending.Has(part) {
 				p.dropLocked(part, true)
 			}
 		}

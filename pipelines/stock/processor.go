@@ -233,7 +233,7 @@ type Processor struct {
 	// revocation waits for the batch in hand.
 	mu      sync.Mutex
 	parts   map[int32]*partition
-	pending map[int32]bool // assigned, not yet restored
+	pending kafka.Pending // assigned, not yet restored
 	// progress is, per partition and input topic, how far this instance
 	// has consumed and where the committed end of the log was at the last
 	// fetch. Only a partition caught up on every input is idle; a stalled
@@ -252,7 +252,6 @@ type Processor struct {
 	// topic, learned once from the cluster.
 	resultParts atomic.Int32
 	keys        atomic.Int64
-	restoring   atomic.Int64
 	closeOnce   sync.Once
 }
 
@@ -271,7 +270,6 @@ func New(cfg Config, log *slog.Logger, m *Metrics) (*Processor, error) {
 	p := &Processor{
 		cfg: cfg, log: log, metrics: m,
 		parts:     make(map[int32]*partition),
-		pending:   make(map[int32]bool),
 		progress:  make(map[int32]map[string]fetchPos),
 		inByTopic: make(map[string]prometheus.Counter),
 		windowsBy: make(map[string]prometheus.Counter),
@@ -323,9 +321,8 @@ func (p *Processor) onAssigned(_ context.Context, _ *kgo.Client, assigned map[st
 	defer p.mu.Unlock()
 	for _, ps := range assigned {
 		for _, part := range ps {
-			if _, ok := p.parts[part]; !ok && !p.pending[part] {
-				p.pending[part] = true
-				p.restoring.Add(1)
+			if _, ok := p.parts[part]; !ok {
+				p.pending.Mark(part)
 			}
 		}
 	}
@@ -354,21 +351,17 @@ func (p *Processor) dropLocked(part int32, restore bool) {
 		p.keys.Add(-int64(len(st.levels)))
 		delete(p.parts, part)
 	}
-	switch {
-	case restore && !p.pending[part]:
-		p.pending[part] = true
-		p.restoring.Add(1)
-	case !restore && p.pending[part]:
-		delete(p.pending, part)
-		p.restoring.Add(-1)
+	if restore {
+		p.pending.Mark(part)
+	} else {
+		p.pending.Done(part)
 	}
 }
 
 // Ready reports whether every assigned partition is restored, and how many
 // are still restoring.
 func (p *Processor) Ready() (bool, int) {
-	n := int(p.restoring.Load())
-	return n == 0, n
+	return p.pending.Ready()
 }
 
 // Stats returns a snapshot of the counters.
@@ -376,7 +369,7 @@ func (p *Processor) Stats() Stats {
 	return Stats{
 		In: p.in.Load(), Accepted: p.accepted.Load(), DLQ: p.dlq.Load(),
 		Keys: int(p.keys.Load()), Commits: p.commits.Load(), Aborts: p.aborts.Load(),
-		Restoring: int(p.restoring.Load()), Windows: p.windows.Load(), Late: p.late.Load(),
+		Restoring: p.pending.Count(), Windows: p.windows.Load(), Late: p.late.Load(),
 		ReservationsAccepted: p.resvAccepted.Load(), ReservationsRejected: p.resvRejected.Load(),
 		ReservationsReleased: p.resvReleased.Load(), ReservationsReplayed: p.resvDup.Load(),
 	}
@@ -453,7 +446,7 @@ func (p *Processor) restorePending(ctx context.Context) error {
 	p.learnResultPartitions(ctx)
 	p.mu.Lock()
 	var restored []int32
-	for part := range p.pending {
+	for _, part := range p.pending.Parts() {
 		if _, err := p.partitionState(ctx, part); err != nil {
 			p.mu.Unlock()
 			return err
@@ -625,7 +618,7 @@ func (p *Processor) end(ctx context.Context, tx *kafka.Txn, tasks []*task, fail 
 		// Kafka Streams does the same under exactly-once: the aborted
 		// changes are undone by restoring what the changelog committed.
 		for _, t := range tasks {
-			if _, ok := p.parts[t.part]; ok || p.pending[t.part] {
+			if _, ok := p.parts[t.part]; ok || p.pending.Has(t.part) {
 				p.dropLocked(t.part, true)
 			}
 			for topic := range t.queues { // these records are fetched again
@@ -833,10 +826,7 @@ func (p *Processor) partitionState(ctx context.Context, part int32) (*partition,
 	}
 	st.active = time.Now()
 	p.parts[part] = st
-	if p.pending[part] {
-		delete(p.pending, part)
-		p.restoring.Add(-1)
-	}
+	p.pending.Done(part)
 	p.keys.Add(int64(len(st.levels)))
 	p.metrics.Restores.Inc()
 	return st, nil
