@@ -47,7 +47,7 @@ func (w *work) record(r *kgo.Record) {
 		return
 	}
 	w.p.in.Add(1)
-	w.p.metrics.In.WithLabelValues(r.Topic).Inc()
+	w.p.inByTopic[r.Topic].Inc()
 	switch r.Topic {
 	case kafka.TopicAccepted:
 		w.accepted(r)
@@ -120,8 +120,8 @@ func (w *work) accepted(r *kgo.Record) {
 		}
 	case event.KindTransferOut:
 		if i := indexOf(ks.Outbound, s.Ref); i >= 0 {
+			w.markShipped(Key{SKU: k.SKU, Warehouse: ks.Outbound[i].To}, s.Ref)
 			ks.Outbound = slices.Delete(ks.Outbound, i, i+1)
-			w.markShipped(k.SKU, s.Ref)
 		}
 	}
 	w.review(k, ks, now, false)
@@ -145,15 +145,11 @@ func indexOf(os []*open, id string) int {
 
 // markShipped notes on the destination's inbound transfer that the source
 // shipped it.
-func (w *work) markShipped(sku event.SKU, id string) {
-	for k, ks := range w.st.keys {
-		if k.SKU != sku {
-			continue
-		}
+func (w *work) markShipped(dst Key, id string) {
+	if ks := w.st.keys[dst]; ks != nil {
 		if i := indexOf(ks.Inbound, id); i >= 0 {
 			ks.Inbound[i].Shipped = true
-			w.d.keys[k] = true
-			return
+			w.d.keys[dst] = true
 		}
 	}
 }

@@ -154,6 +154,10 @@ type Processor struct {
 	metrics *Metrics
 	sess    *kgo.GroupTransactSession
 
+	// inByTopic are the input counters, resolved once (a label lookup per
+	// record is measurable).
+	inByTopic map[string]prometheus.Counter
+
 	// mu guards parts and pending; the rebalance callbacks take it.
 	mu      sync.Mutex
 	parts   map[int32]*partition
@@ -176,7 +180,11 @@ func New(cfg Config, log *slog.Logger, m *Metrics) (*Processor, error) {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	p := &Processor{cfg: cfg, log: log, metrics: m, parts: make(map[int32]*partition)}
+	p := &Processor{cfg: cfg, log: log, metrics: m, parts: make(map[int32]*partition),
+		inByTopic: make(map[string]prometheus.Counter, len(InputTopics))}
+	for _, t := range InputTopics {
+		p.inByTopic[t] = m.In.WithLabelValues(t)
+	}
 	opts, err := cfg.Kafka.Opts()
 	if err != nil {
 		return nil, err
