@@ -25,6 +25,10 @@ const (
 	// (id, event time) pairs private to the pipeline.
 	ChangelogSeenBatchPrefix  = "B/"
 	ChangelogStreamTimePrefix = "P/"
+	// ChangelogReservationPrefix keys one reservation's state:
+	// "R/<reservation_id>", written in the same transaction as the ledger
+	// record that counts it (routing's view relies on that order).
+	ChangelogReservationPrefix = "R/"
 )
 
 // StockLevel is the public part of a ledger record in the stock changelog:

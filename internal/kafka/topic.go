@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stockflow/stockflow/internal/event"
 )
@@ -34,6 +35,9 @@ const (
 	// (positions, open reorders, lead-time statistics), compact only.
 	TopicReplenishChangelog = "stockflow.replenish-changelog.v1"
 	TopicRouting            = event.TopicRouting
+	// TopicRoutingChangelog holds the routing pipeline's state (orders
+	// awaiting their reservations' results, orders decided), compact only.
+	TopicRoutingChangelog = "stockflow.routing-changelog.v1"
 	// TopicReservations carries routing's reservation requests to the
 	// stock pipeline, keyed by SKU; TopicReservationResults its answers,
 	// keyed by order id (DESIGN §3 invariant 4).
@@ -111,7 +115,7 @@ func (c TopicsConfig) Specs() []TopicSpec {
 	}
 	// The stock changelog is compact only: a ledger must never expire, and
 	// the pipeline tombstones the deduplication entries it forgets.
-	for _, t := range []string{TopicStockChangelog, TopicReplenishChangelog} {
+	for _, t := range []string{TopicStockChangelog, TopicReplenishChangelog, TopicRoutingChangelog} {
 		specs = append(specs, TopicSpec{Name: t, Partitions: p, Configs: map[string]string{
 			"cleanup.policy":    "compact",
 			"max.message.bytes": maxMessageBytes,
@@ -212,4 +216,17 @@ func checkPartitions(ctx context.Context, adm *kadm.Client, specs []TopicSpec) e
 		}
 		backoff = min(2*backoff, time.Second)
 	}
+}
+
+// keyPartitioner is Kafka's default partitioner for keyed records (murmur2
+// of the key, as the Java client and kgo's default do); stateless for
+// keyed records and safe for concurrent use.
+var keyPartitioner = kgo.StickyKeyPartitioner(nil).ForTopic("")
+
+// KeyPartition is the partition, of a topic with n partitions, that Kafka's
+// default partitioner gives a record with key: where upstream producers put
+// keyed events, and so where a pipeline using kgo.ManualPartitioner must
+// put a record that another pipeline expects by key.
+func KeyPartition(key []byte, n int32) int32 {
+	return int32(keyPartitioner.Partition(&kgo.Record{Key: key}, int(n)))
 }

@@ -32,11 +32,27 @@
 // carries its cost breakdown, which adds up to its total, and the three
 // best alternatives it turned down.
 //
-// The package is pure: no I/O and no clock (the order's own ts and
-// promised_by give the time budget). It imports the standard library and
-// internal/event only; it must not import Kafka, ClickHouse, the store or
-// other pipelines. The streaming processor, reservations against the
-// stock partitions (DESIGN §3 invariant 4) and the decision events are
-// built on it elsewhere; `stockflow bench routing` runs it against
-// nearest-warehouse routing and the exact batch optimum.
+// The cost model and the deciders (config.go, cost.go, opportunity.go,
+// route.go, batch.go, exact.go, batcher.go, state.go) are pure: no I/O and
+// no clock (the order's own ts and promised_by give the time budget).
+// `stockflow bench routing` runs them against nearest-warehouse routing
+// and the exact batch optimum.
+//
+// The streaming processor (processor.go, view.go, record.go) runs them
+// exactly once over Kafka. It routes the orders the stock pipeline
+// accepted (stockflow.accepted.v1), those of one region within the batch
+// window jointly, on a replicated view of every ledger's available stock
+// (the stock changelog), the forecasts and the capacity used today
+// (stockflow.routing.v1). A decision that ships reserves its units with
+// one request per (SKU, warehouse) on stockflow.reservations.v1; the stock
+// partition that owns the SKU accepts or rejects it (DESIGN §3 invariant
+// 4: that single writer is what prevents oversell, whatever the view
+// knew). When every result is in, the order's decision is final; when one
+// is rejected, the accepted ones are released, the attempt is recorded as
+// not final, and the order is routed again, at most
+// ProcessorConfig.MaxAttempts times before it is backordered. Orders
+// awaiting results live in stockflow.routing-changelog.v1.
+//
+// The package must not import the ClickHouse driver or the store, nor
+// other pipelines.
 package routing

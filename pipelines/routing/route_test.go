@@ -233,7 +233,10 @@ func TestRoute(t *testing.T) {
 
 // TestRoutingBreakdownAddsUp checks, on many random orders and stock, that every
 // decision's total is its breakdown's sum and that the breakdown is what
-// an independent implementation of the cost model computes.
+// an independent implementation of the cost model computes; and that the
+// stockflow.routing.v1 record of the decision adds up too: its
+// assignments' shipping, handling and opportunity are the breakdown's,
+// and its total is the decision's.
 func TestRoutingBreakdownAddsUp(t *testing.T) {
 	for seed := range uint64(40) {
 		inst := randomInstance(seed, 6, 3)
@@ -245,6 +248,14 @@ func TestRoutingBreakdownAddsUp(t *testing.T) {
 			o := &inst.orders[i]
 			d := r.Route(o, st)
 			m.checkDecision(t, o, &d, taken)
+			rec := routing.Record(&d, o, 1, true, o.TS, "", r.Region(o), 0)
+			if err := rec.CheckTotal(1e-9); err != nil {
+				t.Errorf("seed %d: %v", seed, err)
+			}
+			if !near(rec.Breakdown.Total, d.Total) || len(rec.Assignments) != len(d.Assignments) {
+				t.Errorf("seed %d order %s: record total %v with %d assignments, decision %v with %d",
+					seed, o.OrderID, rec.Breakdown.Total, len(rec.Assignments), d.Total, len(d.Assignments))
+			}
 			if err := st.Apply(&d); err != nil {
 				t.Fatalf("seed %d order %s: %v", seed, o.OrderID, err)
 			}

@@ -19,7 +19,7 @@ import (
 // changelog: "R/<reservation_id>". It is written whenever the reservation
 // changes and tombstoned once it holds nothing and its last change left the
 // deduplication window (until then a replayed request is answered from it).
-const ChangelogReservationPrefix = "R/"
+const ChangelogReservationPrefix = event.ChangelogReservationPrefix
 
 // reservation is one reservation request's state in the partition that
 // owns its SKU. Result and Release are the result records as produced, so
