@@ -66,6 +66,12 @@ type Config struct {
 	// in Live, whose days continue the count. Ignored without
 	// ExternalReplenishment; must not be negative.
 	ExternalFrom int
+	// ExternalRouting closes the other loop: web orders are emitted, but
+	// the simulated warehouse management systems ship them only as
+	// Sim.Ship is told (stockflow's final routing decisions), from the
+	// first day. False (the default) keeps the built-in fulfilment (the
+	// nearest warehouse that has the lines) and the output unchanged.
+	ExternalRouting bool
 	// OnDayEnd, if set, is called at every simulated day boundary, so that
 	// a caller can step the simulation and close the loop: History calls it
 	// after every record of day `day` has been passed to emit and before

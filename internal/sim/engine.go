@@ -465,12 +465,22 @@ func (s *Sim) process(it *item) error {
 		if err := s.emitOrder(it); err != nil {
 			return err
 		}
+		if s.cfg.ExternalRouting {
+			return s.hold(it, s.order.OrderID)
+		}
 		s.fulfill(it)
 	case kShip:
 		s.phys[k] -= it.qty
 		s.reserved[k] -= it.qty
 		s.recorded[k] -= it.qty
 		s.c.sold += int64(it.qty)
+		if it.flag == flagExternal { // shipped on a routing decision (Ship)
+			if err := s.emitSale(it.at, k, it.qty, s.extIDs[it.ref], "web"); err != nil {
+				return err
+			}
+			s.maybeReturn(it.at, k, it.qty, 0, 0)
+			return nil
+		}
 		if err := s.emitSale(it.at, k, it.qty, s.ref("ORD-", it.ns, it.ref), "web"); err != nil {
 			return err
 		}

@@ -147,6 +147,10 @@ type Sim struct {
 
 	// Closed loop (order.go).
 	ordered map[string]struct{} // reorder ids Order has acted on
+	// waiting are the web orders Ship has not decided yet, shipped those
+	// it has (ExternalRouting; ship.go).
+	waiting map[string]webOrder
+	shipped map[string]struct{}
 	extIDs  []string            // their ids; item.ref of an external item indexes it
 	ended   int                 // the last day whose end was reported
 	floor   int64               // the end of that day: Order schedules nothing before it
@@ -191,6 +195,7 @@ func New(cfg Config) (*Sim, error) {
 		day:     -1,
 		ended:   -1,
 		ordered: map[string]struct{}{},
+		waiting: map[string]webOrder{}, shipped: map[string]struct{}{},
 	}
 	s.ns[0] = strconv.FormatUint(cfg.Seed, 10)
 	s.ns[1] = s.ns[0]
