@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/stockflow/stockflow/internal/config"
 	"github.com/stockflow/stockflow/internal/store"
 	sqlfs "github.com/stockflow/stockflow/sql"
 )
@@ -21,9 +22,9 @@ func cmdMigrate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer func() { _ = st.Close() }()
-	applied, err := store.Migrate(ctx, st, sqlfs.Migrations())
+	applied, err := migrations(ctx, st, s)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return err
 	}
 	if c.jsonOut {
 		if applied == nil {
@@ -33,4 +34,21 @@ func cmdMigrate(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "stockflow migrate: %d migrations applied (%s)\n", len(applied), st.Mode())
 	return nil
+}
+
+// migrations applies the schema's migrations: the single-node schema, or,
+// with clickhouse_cluster set, the sharded, replicated one on that
+// cluster (store.MigrateCluster).
+func migrations(ctx context.Context, st store.Store, s config.Settings) ([]string, error) {
+	var applied []string
+	var err error
+	if s.ClickHouseCluster.Enabled() {
+		applied, err = store.MigrateCluster(ctx, st, sqlfs.Migrations(), s.ClickHouseCluster)
+	} else {
+		applied, err = store.Migrate(ctx, st, sqlfs.Migrations())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return applied, nil
 }

@@ -59,8 +59,12 @@ func cmdProcess(ctx context.Context, args []string) error {
 		return err
 	}
 	defer func() { _ = st.Close() }()
-	if err := migrate(ctx, st, log); err != nil {
+	applied, err := migrations(ctx, st, s)
+	if err != nil {
 		return err
+	}
+	if len(applied) > 0 {
+		log.Info("applied migrations", "migrations", applied, "cluster", s.ClickHouseCluster.Name)
 	}
 	if err := ensureTopics(ctx, kc, s.Partitions, log); err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stockflow/stockflow/internal/kafka"
+	"github.com/stockflow/stockflow/internal/store"
 )
 
 // Settings are the store and broker settings every subcommand takes.
@@ -27,6 +28,14 @@ type Settings struct {
 	ClickHouse string `json:"clickhouse"`
 	// Database inside the embedded engine; default "stockflow".
 	Database string `json:"database"`
+	// ClickHouseCluster, when its name is set, selects the sharded,
+	// replicated schema on the ClickHouse cluster of that name (server mode
+	// only): migrations run ON CLUSTER with Replicated*MergeTree local
+	// tables behind Distributed tables (store.MigrateCluster,
+	// deploy/README.md "ClickHouse cluster"). The name also comes from
+	// STOCKFLOW_CLICKHOUSE_CLUSTER; sharding keys and deduplication windows
+	// only from the config file.
+	ClickHouseCluster store.Cluster `json:"clickhouse_cluster"`
 	// HTTP is the listen address of /healthz, /readyz and /metrics.
 	HTTP string `json:"http"`
 	// Partitions of every stockflow topic when stockflow creates them.
@@ -105,6 +114,12 @@ func (s Settings) Validate() error {
 	if s.WindowGrace < 0 || s.IdleFlush < 0 {
 		return errors.New("config: window_grace and idle_flush must not be negative")
 	}
+	if err := s.ClickHouseCluster.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if s.ClickHouseCluster.Enabled() && s.EmbeddedClickHouse() {
+		return errors.New("config: clickhouse_cluster needs a ClickHouse server (--clickhouse DSN); the embedded engine is a single node")
+	}
 	if s.ForecastInterval < 0 {
 		return errors.New("config: forecast_interval must not be negative (0 disables training in run)")
 	}
@@ -138,7 +153,7 @@ func (s *Settings) LoadFile(path string) error {
 
 // Env lists the environment variables ApplyEnv reads.
 var Env = []string{
-	"STOCKFLOW_DATA", "STOCKFLOW_BROKERS", "STOCKFLOW_CLICKHOUSE", "STOCKFLOW_DATABASE", "STOCKFLOW_HTTP",
+	"STOCKFLOW_DATA", "STOCKFLOW_BROKERS", "STOCKFLOW_CLICKHOUSE", "STOCKFLOW_CLICKHOUSE_CLUSTER", "STOCKFLOW_DATABASE", "STOCKFLOW_HTTP",
 	"STOCKFLOW_PARTITIONS", "STOCKFLOW_INSTANCE_ID", "STOCKFLOW_WAREHOUSES", "STOCKFLOW_LOG_LEVEL",
 	"STOCKFLOW_WINDOW_GRACE", "STOCKFLOW_IDLE_FLUSH", "STOCKFLOW_FORECAST_INTERVAL", "STOCKFLOW_REPLENISH_CONFIG",
 	"STOCKFLOW_API_ADMIN_TOKEN", "STOCKFLOW_API_ADMIN_TOKEN_FILE",
@@ -161,6 +176,9 @@ func (s *Settings) ApplyEnv(lookup func(string) (string, bool)) error {
 	}
 	if v, ok := get("STOCKFLOW_CLICKHOUSE"); ok {
 		s.ClickHouse = v
+	}
+	if v, ok := get("STOCKFLOW_CLICKHOUSE_CLUSTER"); ok {
+		s.ClickHouseCluster.Name = v
 	}
 	if v, ok := get("STOCKFLOW_DATABASE"); ok {
 		s.Database = v

@@ -77,6 +77,28 @@ func TestLayering(t *testing.T) {
 		{name: "bad partitions", env: map[string]string{"STOCKFLOW_PARTITIONS": "many"}, wantErr: "STOCKFLOW_PARTITIONS"},
 		{name: "zero partitions", env: map[string]string{"STOCKFLOW_PARTITIONS": "0"}, wantErr: "partitions must be positive"},
 		{name: "bad log level", env: map[string]string{"STOCKFLOW_LOG_LEVEL": "loud"}, wantErr: "log level"},
+		{
+			name: "clickhouse cluster from the file",
+			file: "testdata/cluster.json",
+			check: func(t *testing.T, s Settings) {
+				c := s.ClickHouseCluster
+				if !c.Enabled() || c.Name != "stockflow" || c.DedupWindow != 200000 || c.DedupWindowSeconds != 86400 || c.ShardingKeys["warehouses"] != "cityHash64(id)" {
+					t.Errorf("cluster settings not read: %+v", c)
+				}
+			},
+		},
+		{
+			name: "clickhouse cluster name from the environment",
+			file: "testdata/server.json",
+			env:  map[string]string{"STOCKFLOW_CLICKHOUSE_CLUSTER": "prod"},
+			check: func(t *testing.T, s Settings) {
+				if s.ClickHouseCluster.Name != "prod" {
+					t.Errorf("cluster name %q, want prod", s.ClickHouseCluster.Name)
+				}
+			},
+		},
+		{name: "clickhouse cluster with the embedded engine", env: map[string]string{"STOCKFLOW_CLICKHOUSE_CLUSTER": "prod"}, wantErr: "needs a ClickHouse server"},
+		{name: "bad clickhouse cluster name", file: "testdata/server.json", env: map[string]string{"STOCKFLOW_CLICKHOUSE_CLUSTER": "a'b"}, wantErr: "clickhouse cluster: name"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -151,7 +151,13 @@ func Migrate(ctx context.Context, s Store, fsys fs.FS) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Exec(ctx, createMigrationsTable); err != nil {
+	return migrate(ctx, s, migs, createMigrationsTable)
+}
+
+// migrate applies migs after creating the migrations table with
+// createTable: the part of Migrate that MigrateCluster shares.
+func migrate(ctx context.Context, s Store, migs []Migration, createTable string) ([]string, error) {
+	if err := s.Exec(ctx, createTable); err != nil {
 		return nil, fmt.Errorf("create %s: %w", MigrationsTable, err)
 	}
 	res, err := s.Query(ctx, `SELECT version, name, checksum FROM `+MigrationsTable+` FINAL ORDER BY version`)

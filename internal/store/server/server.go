@@ -313,8 +313,10 @@ func (s *Store) query(ctx context.Context, query string) (*store.Result, error) 
 	return res, nil
 }
 
-// Insert sends a batch with the native protocol, with store.SettingDedupViews;
-// with b.DedupToken set the token goes along as insert_deduplication_token.
+// Insert sends a batch with the native protocol, with store.SettingDedupViews
+// and store.SettingForegroundInsert (for the Distributed tables of cluster
+// mode); with b.DedupToken set the token goes along as
+// insert_deduplication_token.
 func (s *Store) Insert(ctx context.Context, b *store.Batch) error {
 	if err := b.Validate(); err != nil {
 		return err
@@ -330,7 +332,7 @@ func (s *Store) Insert(ctx context.Context, b *store.Batch) error {
 		cols[i] = store.QuoteIdent(c)
 	}
 	query := "INSERT INTO " + store.QuoteIdent(b.Table) + " (" + strings.Join(cols, ", ") + ")"
-	settings := clickhouse.Settings{store.SettingDedupViews: 1}
+	settings := clickhouse.Settings{store.SettingDedupViews: 1, store.SettingForegroundInsert: 1}
 	if b.DedupToken != "" {
 		settings["insert_deduplication_token"] = b.DedupToken
 	}
