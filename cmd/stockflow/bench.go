@@ -13,7 +13,7 @@ import (
 
 func cmdBench(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: stockflow bench decode|pipeline|forecast|replenish|routing [--json] ...")
+		fmt.Fprintln(os.Stderr, "usage: stockflow bench decode|pipeline|forecast|replenish|routing|export [--json] ...")
 		return errUsage
 	}
 	switch args[0] {
@@ -25,6 +25,8 @@ func cmdBench(ctx context.Context, args []string) error {
 		return benchReplenish(ctx, args[1:])
 	case "routing":
 		return benchRouting(ctx, args[1:])
+	case "export":
+		return benchExport(ctx, args[1:])
 	case "decode":
 		fs := flag.NewFlagSet("bench decode", flag.ContinueOnError)
 		jsonOut := fs.Bool("json", false, "print exactly one JSON object on stdout")
@@ -43,6 +45,6 @@ func cmdBench(ctx context.Context, args []string) error {
 			res.StockflowEPS, res.EncodingJSONEPS, res.Ratio)
 		return nil
 	default:
-		return fmt.Errorf("unknown benchmark %q (have: decode, pipeline, forecast, replenish, routing)", args[0])
+		return fmt.Errorf("unknown benchmark %q (have: decode, pipeline, forecast, replenish, routing, export)", args[0])
 	}
 }

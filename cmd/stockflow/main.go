@@ -22,6 +22,7 @@ var commands = map[string]func(ctx context.Context, args []string) error{
 	"simulate": cmdSimulate,
 	"migrate":  cmdMigrate,
 	"verify":   cmdVerify,
+	"export":   cmdExport,
 	"bench":    cmdBench,
 	"forecast": cmdForecast,
 	"version":  cmdVersion,
@@ -37,6 +38,7 @@ commands:
   simulate  produce simulated upstream events to Kafka
   migrate   apply the ClickHouse migrations
   verify    recompute every stock level from the raw events and compare
+  export    a dataset of a date range as Hive-partitioned Parquet (sales, features …)
   bench     measure (bench decode, pipeline, forecast)
   forecast  train demand forecasts into ClickHouse and Kafka (forecast train), or
             evaluate the models on benchmark data (forecast eval)

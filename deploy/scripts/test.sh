@@ -4,7 +4,8 @@
 # it, on a fresh machine or a developer's:
 #
 #   1. host tools (ensure-deps.sh), then in parallel: golangci-lint, libchdb.so
-#      (the embedded ClickHouse engine), the Apache Kafka jars, Go modules
+#      (the embedded ClickHouse engine), the Apache Kafka jars, the
+#      Kubernetes JSON schemas (deploy/k8s_test.go), Go modules
 #   2. go vet (plain and with -tags integration)
 #   3. golangci-lint
 #   4. go test ./...  (unit, kfake, embedded ClickHouse)
@@ -115,8 +116,12 @@ fetch_all() {
   pids[libchdb]=$!
   "$SCRIPTS/fetch-kafka.sh" >"$logs/kafka.out" 2>"$logs/kafka.err" &
   pids[kafka]=$!
+  "$SCRIPTS/fetch-k8s-schemas.sh" >"$logs/k8s.out" 2>"$logs/k8s.err" &
+  pids[k8s-schemas]=$!
   go mod download >"$logs/gomod.out" 2>"$logs/gomod.err" &
   pids[go-modules]=$!
+  "$SCRIPTS/fetch-pyexport.sh" >"$logs/pyexport.out" 2>"$logs/pyexport.err" &
+  pids[pyexport]=$!
   for name in "${!pids[@]}"; do
     if ! wait "${pids[$name]}"; then
       echo "fetch: $name failed" >&2
@@ -127,10 +132,13 @@ fetch_all() {
   GOLANGCI_LINT="$(cat "$logs/tools.out")"
   STOCKFLOW_CHDB_LIB="$(cat "$logs/chdb.out")"
   KAFKA_LIBS="$(cat "$logs/kafka.out")"
-  export STOCKFLOW_CHDB_LIB
+  STOCKFLOW_K8S_SCHEMAS="$(cat "$logs/k8s.out")"
+  export STOCKFLOW_CHDB_LIB STOCKFLOW_K8S_SCHEMAS
   echo "golangci-lint: ${GOLANGCI_LINT:-missing}"
   echo "libchdb:       ${STOCKFLOW_CHDB_LIB:-missing}"
   echo "kafka jars:    ${KAFKA_LIBS:-missing}"
+  echo "pyexport:      ${STOCKFLOW_PYEXPORT:-missing}"
+  echo "k8s schemas:   ${STOCKFLOW_K8S_SCHEMAS:-missing}"
   return "$rc"
 }
 
@@ -146,7 +154,7 @@ if ((failed)); then
   summary
   exit 1
 fi
-GOLANGCI_LINT="" STOCKFLOW_CHDB_LIB="" KAFKA_LIBS=""
+GOLANGCI_LINT="" STOCKFLOW_CHDB_LIB="" KAFKA_LIBS="" STOCKFLOW_K8S_SCHEMAS=""
 step "fetch" fetch_all
 versions
 

@@ -1,9 +1,11 @@
 // Package api serves stockflow's HTTP endpoints: /healthz (the process is
 // up), /readyz (every assigned partition is restored and the store answers),
-// /metrics (Prometheus), and the planners' approval of suggested reorders
-// (POST /api/v1/reorders/{id}/approve and …/reject, admin token). It
-// imports neither pipelines nor consumers: readiness and approvals come in
-// as functions.
+// /metrics (Prometheus), the planners' approval of suggested reorders
+// (POST /api/v1/reorders/{id}/approve and …/reject, admin token), Parquet
+// export of a dataset (GET /api/v1/export/{dataset}, read token) and
+// what-if routing (POST /api/v1/route, read token). It imports neither
+// pipelines nor consumers: readiness, approvals, export and routing come
+// in as functions.
 package api
 
 import (
@@ -43,6 +45,15 @@ type Config struct {
 	// AdminToken is the bearer token the approval endpoints require; empty
 	// disables them.
 	AdminToken string
+	// ReadToken is the bearer token of the read endpoints (export); the
+	// admin token is accepted too. With neither set, reads are open.
+	ReadToken string
+	// Export writes a dataset as one Parquet file (GET
+	// /api/v1/export/{dataset}); nil disables the endpoint.
+	Export ExportFunc
+	// Route answers what-if routing (POST /api/v1/route, read token); nil
+	// answers 503.
+	Route RouteFunc
 	// Now is the clock stamped on approvals; default time.Now.
 	Now func() time.Time
 }
@@ -76,6 +87,8 @@ func Listen(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	mux.HandleFunc("POST /api/v1/reorders/{id}/approve", func(w http.ResponseWriter, r *http.Request) { s.decide(w, r, true) })
 	mux.HandleFunc("POST /api/v1/reorders/{id}/reject", func(w http.ResponseWriter, r *http.Request) { s.decide(w, r, false) })
+	mux.HandleFunc("GET /api/v1/export/{dataset}", s.export)
+	mux.HandleFunc("POST /api/v1/route", s.route)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s, nil
 }

@@ -1,0 +1,169 @@
+package export
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/stockflow/stockflow/internal/store"
+	sqlfs "github.com/stockflow/stockflow/sql"
+)
+
+//go:embed pywrite.py
+var pyWriteScript []byte
+
+// BenchOptions configures Bench.
+type BenchOptions struct {
+	Rows int64
+	// Days the rows spread over (one partition each); default 30.
+	Days int
+	// Dir is a scratch directory (the three outputs and the Arrow file).
+	Dir string
+	// Python runs pyarrow (the venv of deploy/scripts/fetch-pyexport.sh).
+	Python string
+	Writer WriterOptions
+}
+
+// BenchResult is what `stockflow bench export --json` prints: stockflow's
+// export rate of the sales dataset (query, Arrow, Parquet, partitions)
+// and its ratios to the engine writing the same rows with INTO OUTFILE …
+// FORMAT Parquet and to pyarrow writing the same table, measured in one
+// run.
+type BenchResult struct {
+	Rows               int64   `json:"rows"`
+	RowsPerS           float64 `json:"rows_per_s"`
+	MBPerS             float64 `json:"mb_per_s"`
+	RatioVsClickHouse  float64 `json:"ratio_vs_clickhouse"`
+	RatioVsPyarrow     float64 `json:"ratio_vs_pyarrow"`
+	Seconds            float64 `json:"seconds"`
+	Bytes              int64   `json:"bytes"`
+	ClickHouseRowsPerS float64 `json:"clickhouse_rows_per_s"`
+	ClickHouseBytes    int64   `json:"clickhouse_bytes"`
+	PyarrowRowsPerS    float64 `json:"pyarrow_rows_per_s"`
+	PyarrowBytes       int64   `json:"pyarrow_bytes"`
+	Partitions         int     `json:"partitions"`
+}
+
+// benchSales fills the sales table with rows spread over days from start.
+const benchSales = `INSERT INTO sales (event_id, ts, sku, warehouse, qty, order_id, channel, unit_price, currency, src_topic, src_partition, src_offset)
+SELECT
+    concat('e-', toString(number)),
+    toDateTime64('2026-01-01 00:00:00', 3, 'UTC') + toIntervalMillisecond(intDiv(number * {span_ms:UInt64}, {rows:UInt64})),
+    concat('SKU-', leftPad(toString(cityHash64(number) % 5000), 6, '0')),
+    concat('WH', leftPad(toString(number % 7), 2, '0')),
+    1 + number % 5,
+    if(number % 3 = 0, concat('ORD-', toString(intDiv(number, 3))), ''),
+    ['store', 'web', 'marketplace'][1 + number % 3],
+    round(1 + (cityHash64(number, 1) % 10000) / 100, 2),
+    'EUR',
+    'stockflow.sales.v1',
+    toInt32(number % 6),
+    toInt64(number)
+FROM numbers({rows:UInt64})`
+
+// Bench measures the export of the sales dataset against the engine and
+// pyarrow, on st (an empty, migrated database of the embedded engine).
+func Bench(ctx context.Context, st store.Store, opts BenchOptions) (BenchResult, error) {
+	var res BenchResult
+	if opts.Days <= 0 {
+		opts.Days = 30
+	}
+	if opts.Rows <= 0 || opts.Dir == "" || opts.Python == "" {
+		return res, fmt.Errorf("export bench: rows, dir and python are required")
+	}
+	span := int64(opts.Days) * 24 * 3600 * 1000
+	if err := st.Exec(ctx, benchSales, store.IntParam("rows", opts.Rows), store.IntParam("span_ms", span)); err != nil {
+		return res, fmt.Errorf("export bench: fill sales: %w", err)
+	}
+	if err := st.Exec(ctx, "OPTIMIZE TABLE sales FINAL"); err != nil {
+		return res, fmt.Errorf("export bench: optimize sales: %w", err)
+	}
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	q := Query{Dataset: mustLookup("sales"), From: from, To: from.AddDate(0, 0, opts.Days-1)}
+
+	// stockflow
+	sf, err := Export(ctx, st, Options{Query: q, Out: filepath.Join(opts.Dir, "stockflow"), Writer: opts.Writer})
+	if err != nil {
+		return res, err
+	}
+	res.Rows, res.Seconds, res.Bytes, res.Partitions = sf.Rows, sf.Seconds, sf.Bytes, len(sf.Partitions)
+	if sf.Rows != opts.Rows {
+		return res, fmt.Errorf("export bench: exported %d rows of %d", sf.Rows, opts.Rows)
+	}
+	res.RowsPerS = float64(sf.Rows) / sf.Seconds
+	res.MBPerS = float64(sf.Bytes) / 1e6 / sf.Seconds
+
+	// The engine: the same query into one Parquet file.
+	text, err := sqlfs.Query(q.Dataset.Query)
+	if err != nil {
+		return res, err
+	}
+	chFile := filepath.Join(opts.Dir, "clickhouse.parquet")
+	params := q.params(q.From, q.To)
+	t0 := time.Now()
+	if err := st.Exec(ctx, fmt.Sprintf("SELECT * FROM (%s) INTO OUTFILE %s TRUNCATE FORMAT Parquet SETTINGS output_format_parquet_compression_method = 'zstd', output_format_parquet_row_group_size = %d",
+		text, store.QuoteString(chFile), opts.Writer.withDefaults().RowGroupRows), params...); err != nil {
+		return res, fmt.Errorf("export bench: engine parquet: %w", err)
+	}
+	chSec := time.Since(t0).Seconds()
+	res.ClickHouseRowsPerS = float64(opts.Rows) / chSec
+	if fi, err := os.Stat(chFile); err == nil {
+		res.ClickHouseBytes = fi.Size()
+	}
+	res.RatioVsClickHouse = res.RowsPerS / res.ClickHouseRowsPerS
+
+	// pyarrow: the same rows from an Arrow file (not timed) to the same
+	// partitioned layout.
+	arrowFile := filepath.Join(opts.Dir, "rows.arrow")
+	if err := st.Exec(ctx, fmt.Sprintf("SELECT * FROM (%s) INTO OUTFILE %s TRUNCATE FORMAT Arrow", text, store.QuoteString(arrowFile)), params...); err != nil {
+		return res, fmt.Errorf("export bench: arrow file: %w", err)
+	}
+	script := filepath.Join(opts.Dir, "pywrite.py")
+	if err := os.WriteFile(script, pyWriteScript, 0o644); err != nil {
+		return res, fmt.Errorf("export bench: %w", err)
+	}
+	var dict []string
+	for _, c := range q.Dataset.Columns {
+		if c.Dict {
+			dict = append(dict, c.Name)
+		}
+	}
+	var out, stderr bytes.Buffer
+	//nolint:gosec // the operator's python (the venv of deploy/scripts/fetch-pyexport.sh) on the bench's own files
+	cmd := exec.CommandContext(ctx, opts.Python, script, arrowFile, filepath.Join(opts.Dir, "pyarrow"), strings.Join(dict, ","),
+		fmt.Sprint(opts.Writer.withDefaults().RowGroupRows))
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		return res, fmt.Errorf("export bench: pyarrow: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var py struct {
+		Rows    int64   `json:"rows"`
+		Seconds float64 `json:"seconds"`
+		Bytes   int64   `json:"bytes"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &py); err != nil {
+		return res, fmt.Errorf("export bench: pyarrow output %q: %w", out.String(), err)
+	}
+	if py.Rows != opts.Rows {
+		return res, fmt.Errorf("export bench: pyarrow wrote %d rows of %d", py.Rows, opts.Rows)
+	}
+	res.PyarrowRowsPerS = float64(py.Rows) / py.Seconds
+	res.PyarrowBytes = py.Bytes
+	res.RatioVsPyarrow = res.RowsPerS / res.PyarrowRowsPerS
+	return res, nil
+}
+
+func mustLookup(name string) *Dataset {
+	d, err := Lookup(name)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}

@@ -1,0 +1,332 @@
+package export
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/stockflow/stockflow/internal/store"
+)
+
+// Options configures an export to a directory.
+type Options struct {
+	Query
+	// Out is the output directory (created if missing).
+	Out    string
+	Writer WriterOptions
+	// Allocator holds the Arrow buffers; default memory.DefaultAllocator.
+	Allocator memory.Allocator
+	// PageRows is the page size for stores that do not stream.
+	PageRows int
+	// Progress, if set, is called after each record batch with the rows
+	// and partitions written so far.
+	Progress func(rows int64, partitions int)
+	// Version names the stockflow build in _schema.json.
+	Version string
+}
+
+// Validate checks the options.
+func (o Options) Validate() error {
+	if err := o.Query.Validate(); err != nil {
+		return err
+	}
+	if o.Out == "" {
+		return errors.New("export: no output directory")
+	}
+	return o.Writer.Validate()
+}
+
+// Partition is one written partition file.
+type Partition struct {
+	Date  string `json:"date"`
+	Path  string `json:"path"` // relative to the output directory
+	Rows  int64  `json:"rows"`
+	Bytes int64  `json:"bytes"`
+}
+
+// Result reports an export.
+type Result struct {
+	Dataset    string      `json:"dataset"`
+	From       string      `json:"from"`
+	To         string      `json:"to"`
+	Out        string      `json:"out"`
+	Rows       int64       `json:"rows"`
+	Bytes      int64       `json:"bytes"`
+	Partitions []Partition `json:"partitions"`
+	// Removed lists the partitions of the range that an earlier export
+	// left and that have no rows now.
+	Removed []string `json:"removed,omitempty"`
+	Seconds float64  `json:"seconds"`
+}
+
+// PartitionFile is the file name inside each date=YYYY-MM-DD directory.
+const PartitionFile = "part-00000.parquet"
+
+// Export writes the dataset's rows of the range as Hive-partitioned
+// Parquet under opts.Out, one file per UTC day, each replaced atomically
+// (written to a temporary file in its directory, then renamed), and
+// rewrites _schema.json and README.md. Partitions of the range that have
+// no rows any more are removed; partitions outside it are left alone.
+func Export(ctx context.Context, st store.Store, opts Options) (*Result, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	started := time.Now()
+	mem := opts.Allocator
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("export: create output directory: %w", err)
+	}
+	ds := opts.Dataset
+	res := &Result{Dataset: ds.Name, From: day(opts.From), To: day(opts.To), Out: opts.Out}
+	pw := &partitionWriter{out: opts.Out, ds: ds, wopts: opts.Writer}
+	defer pw.abort()
+	schema := ds.ArrowSchema()
+	err := readRecords(ctx, st, opts.Query, mem, opts.PageRows, func(rec arrow.RecordBatch) error {
+		dates, ok := rec.Column(0).(*array.Date32)
+		if !ok {
+			return fmt.Errorf("export %s: partition key is %s, not date32", ds.Name, rec.Column(0).DataType())
+		}
+		cols := rec.Columns()[1:]
+		body := array.NewRecordBatch(schema, cols, rec.NumRows())
+		defer body.Release()
+		vals := dates.Date32Values()
+		for lo := 0; lo < len(vals); {
+			hi := lo + 1
+			for hi < len(vals) && vals[hi] == vals[lo] {
+				hi++
+			}
+			if err := pw.switchTo(vals[lo], res); err != nil {
+				return err
+			}
+			part := body.NewSlice(int64(lo), int64(hi))
+			err := pw.fw.Write(part)
+			part.Release()
+			if err != nil {
+				return err
+			}
+			res.Rows += int64(hi - lo)
+			lo = hi
+		}
+		if opts.Progress != nil {
+			opts.Progress(res.Rows, len(res.Partitions)+1)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := pw.finish(res); err != nil {
+		return nil, err
+	}
+	removed, err := removeStale(opts.Out, opts.From, opts.To, res.Partitions)
+	if err != nil {
+		return nil, err
+	}
+	res.Removed = removed
+	for _, p := range res.Partitions {
+		res.Bytes += p.Bytes
+	}
+	if err := writeMetadata(opts, res); err != nil {
+		return nil, err
+	}
+	res.Seconds = time.Since(started).Seconds()
+	return res, nil
+}
+
+// partitionWriter writes the partition files one after the other.
+type partitionWriter struct {
+	out   string
+	ds    *Dataset
+	wopts WriterOptions
+
+	date arrow.Date32
+	open bool
+	tmp  *os.File
+	buf  *bufio.Writer
+	cw   *countingWriter
+	fw   *FileWriter
+}
+
+// switchTo makes d the current partition, finishing the previous one.
+// Rows arrive sorted by date, so a date seen before is an error.
+func (p *partitionWriter) switchTo(d arrow.Date32, res *Result) error {
+	if p.open && d == p.date {
+		return nil
+	}
+	if p.open && d < p.date {
+		return fmt.Errorf("export %s: rows out of date order (%s after %s)", p.ds.Name, d.FormattedString(), p.date.FormattedString())
+	}
+	if err := p.finish(res); err != nil {
+		return err
+	}
+	dir := filepath.Join(p.out, PartitionKey+"="+d.FormattedString())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("export: create partition: %w", err)
+	}
+	// A leading dot: readers skip it while it is being written.
+	tmp, err := os.CreateTemp(dir, "."+PartitionFile+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("export: create partition file: %w", err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		_ = tmp.Close()
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("export: create partition file: %w", err)
+	}
+	p.tmp, p.date, p.open = tmp, d, true
+	p.cw = &countingWriter{w: tmp}
+	p.buf = bufio.NewWriterSize(p.cw, 1<<20)
+	if p.fw, err = NewFileWriter(p.buf, p.ds, p.wopts); err != nil {
+		return err
+	}
+	return nil
+}
+
+// finish closes the current partition file and renames it into place.
+func (p *partitionWriter) finish(res *Result) error {
+	if !p.open {
+		return nil
+	}
+	rows := p.fw.Rows()
+	err := p.fw.Close()
+	if err == nil {
+		err = p.buf.Flush()
+	}
+	if err == nil {
+		err = p.tmp.Close()
+	}
+	if err != nil {
+		p.abort()
+		return fmt.Errorf("export: write partition %s: %w", p.date.FormattedString(), err)
+	}
+	rel := filepath.Join(PartitionKey+"="+p.date.FormattedString(), PartitionFile)
+	if err := os.Rename(p.tmp.Name(), filepath.Join(p.out, rel)); err != nil {
+		p.abort()
+		return fmt.Errorf("export: replace partition: %w", err)
+	}
+	res.Partitions = append(res.Partitions, Partition{Date: p.date.FormattedString(), Path: rel, Rows: rows, Bytes: p.cw.n})
+	p.open, p.tmp = false, nil
+	return nil
+}
+
+// abort drops an unfinished partition file.
+func (p *partitionWriter) abort() {
+	if p.tmp != nil {
+		_ = p.tmp.Close() // already failed; the file goes away
+		_ = os.Remove(p.tmp.Name())
+		p.tmp = nil
+	}
+	p.open = false
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// removeStale removes the date= directories of [from, to] that this
+// export did not write: an earlier export's partitions of days that have
+// no rows now.
+func removeStale(out string, from, to time.Time, written []Partition) ([]string, error) {
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return nil, fmt.Errorf("export: list output: %w", err)
+	}
+	keep := map[string]bool{}
+	for _, p := range written {
+		keep[p.Date] = true
+	}
+	var removed []string
+	for _, e := range entries {
+		ds, ok := strings.CutPrefix(e.Name(), PartitionKey+"=")
+		if !ok || !e.IsDir() || keep[ds] {
+			continue
+		}
+		d, err := time.Parse(time.DateOnly, ds)
+		if err != nil || d.Before(truncDay(from)) || d.After(truncDay(to)) {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(out, e.Name())); err != nil {
+			return removed, fmt.Errorf("export: remove stale partition: %w", err)
+		}
+		removed = append(removed, ds)
+	}
+	return removed, nil
+}
+
+// WriteFile writes the dataset's rows of the range as one Parquet file on
+// w (no partitioning), and returns the rows written.
+func WriteFile(ctx context.Context, st store.Store, q Query, w io.Writer, wopts WriterOptions, mem memory.Allocator) (int64, error) {
+	if err := q.Validate(); err != nil {
+		return 0, err
+	}
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
+	fw, err := NewFileWriter(w, q.Dataset, wopts)
+	if err != nil {
+		return 0, err
+	}
+	schema := q.Dataset.ArrowSchema()
+	err = readRecords(ctx, st, q, mem, 0, func(rec arrow.RecordBatch) error {
+		body := array.NewRecordBatch(schema, rec.Columns()[1:], rec.NumRows())
+		defer body.Release()
+		return fw.Write(body)
+	})
+	if err != nil {
+		return fw.Rows(), err
+	}
+	return fw.Rows(), fw.Close()
+}
+
+// writeAtomic writes b to path through a temporary file and a rename.
+func writeAtomic(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		_ = tmp.Close()
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		_ = tmp.Close()
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// marshalJSON is json.MarshalIndent with a trailing newline.
+func marshalJSON(v any) ([]byte, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
