@@ -23,6 +23,7 @@ var commands = map[string]func(ctx context.Context, args []string) error{
 	"migrate":  cmdMigrate,
 	"verify":   cmdVerify,
 	"export":   cmdExport,
+	"serve":    cmdServe,
 	"bench":    cmdBench,
 	"forecast": cmdForecast,
 	"version":  cmdVersion,
@@ -38,6 +39,7 @@ commands:
   simulate  produce simulated upstream events to Kafka
   migrate   apply the ClickHouse migrations
   verify    recompute every stock level from the raw events and compare
+  serve     the query API (JSON, Arrow) over the store, for Grafana and scripts
   export    a dataset of a date range as Hive-partitioned Parquet (sales, features …)
   bench     measure (bench decode, pipeline, forecast)
   forecast  train demand forecasts into ClickHouse and Kafka (forecast train), or

@@ -1,11 +1,12 @@
 // Package api serves stockflow's HTTP endpoints: /healthz (the process is
 // up), /readyz (every assigned partition is restored and the store answers),
-// /metrics (Prometheus), the planners' approval of suggested reorders
-// (POST /api/v1/reorders/{id}/approve and …/reject, admin token), Parquet
-// export of a dataset (GET /api/v1/export/{dataset}, read token) and
-// what-if routing (POST /api/v1/route, read token). It imports neither
-// pipelines nor consumers: readiness, approvals, export and routing come
-// in as functions.
+// /metrics (Prometheus), and the planners' approval of suggested reorders
+// (POST /api/v1/reorders/{id}/approve and …/reject, admin token), and the
+// planners' read-only query API over the store (GET /api/v1/…, the named
+// api_*.sql queries, as JSON or Arrow IPC streams, described at
+// /api/v1/openapi.json). It imports neither pipelines nor consumers:
+// readiness and approvals come in as functions, the store as a
+// store.Store.
 package api
 
 import (
@@ -24,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/stockflow/stockflow/internal/event"
+	"github.com/stockflow/stockflow/internal/store"
 )
 
 // Check is one readiness check: ok, and a detail for the response.
@@ -54,6 +56,9 @@ type Config struct {
 	// Route answers what-if routing (POST /api/v1/route, read token); nil
 	// answers 503.
 	Route RouteFunc
+	// Store answers the query API (GET /api/v1/stock, …); nil makes
+	// those routes answer 503.
+	Store store.Store
 	// Now is the clock stamped on approvals; default time.Now.
 	Now func() time.Time
 }
@@ -88,6 +93,7 @@ func Listen(cfg Config, log *slog.Logger) (*Server, error) {
 	mux.HandleFunc("POST /api/v1/reorders/{id}/approve", func(w http.ResponseWriter, r *http.Request) { s.decide(w, r, true) })
 	mux.HandleFunc("POST /api/v1/reorders/{id}/reject", func(w http.ResponseWriter, r *http.Request) { s.decide(w, r, false) })
 	mux.HandleFunc("GET /api/v1/export/{dataset}", s.export)
+	s.registerQueries(mux)
 	mux.HandleFunc("POST /api/v1/route", s.route)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s, nil

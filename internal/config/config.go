@@ -62,10 +62,20 @@ type Settings struct {
 	// pipeline's planning rules and item master ({"planning": …, "items":
 	// […], "default_item": …}); empty means the built-in defaults.
 	ReplenishConfig string `json:"replenish_config"`
+	// RoutingConfig is the path of a JSON file with the routing
+	// pipeline's network, rate cards, costs and item weights ({"config":
+	// …, "items": {…}}); empty means the built-in defaults over the
+	// registered warehouses.
+	RoutingConfig string `json:"routing_config"`
 	// AdminToken is the bearer token of the HTTP API's admin endpoints
 	// (approving suggested reorders). It never comes from the config file:
 	// set STOCKFLOW_API_ADMIN_TOKEN or STOCKFLOW_API_ADMIN_TOKEN_FILE.
 	AdminToken string `json:"-"`
+	// ReadToken is the bearer token of the HTTP API's read endpoints
+	// (queries, export); the admin token is accepted there too. It never
+	// comes from the config file: set STOCKFLOW_API_TOKEN or
+	// STOCKFLOW_API_TOKEN_FILE.
+	ReadToken string `json:"-"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string     `json:"log_level"`
 	Kafka    kafka.SASL `json:"kafka_sasl"`
@@ -155,8 +165,8 @@ func (s *Settings) LoadFile(path string) error {
 var Env = []string{
 	"STOCKFLOW_DATA", "STOCKFLOW_BROKERS", "STOCKFLOW_CLICKHOUSE", "STOCKFLOW_CLICKHOUSE_CLUSTER", "STOCKFLOW_DATABASE", "STOCKFLOW_HTTP",
 	"STOCKFLOW_PARTITIONS", "STOCKFLOW_INSTANCE_ID", "STOCKFLOW_WAREHOUSES", "STOCKFLOW_LOG_LEVEL",
-	"STOCKFLOW_WINDOW_GRACE", "STOCKFLOW_IDLE_FLUSH", "STOCKFLOW_FORECAST_INTERVAL", "STOCKFLOW_REPLENISH_CONFIG",
-	"STOCKFLOW_API_ADMIN_TOKEN", "STOCKFLOW_API_ADMIN_TOKEN_FILE",
+	"STOCKFLOW_WINDOW_GRACE", "STOCKFLOW_IDLE_FLUSH", "STOCKFLOW_FORECAST_INTERVAL", "STOCKFLOW_REPLENISH_CONFIG", "STOCKFLOW_ROUTING_CONFIG",
+	"STOCKFLOW_API_ADMIN_TOKEN", "STOCKFLOW_API_ADMIN_TOKEN_FILE", "STOCKFLOW_API_TOKEN", "STOCKFLOW_API_TOKEN_FILE",
 	"STOCKFLOW_KAFKA_SASL_MECHANISM", "STOCKFLOW_KAFKA_SASL_USER", "STOCKFLOW_KAFKA_SASL_PASSWORD",
 	"STOCKFLOW_KAFKA_SASL_PASSWORD_FILE", "STOCKFLOW_KAFKA_TLS", "STOCKFLOW_KAFKA_TLS_CA",
 	"STOCKFLOW_KAFKA_TLS_CERT", "STOCKFLOW_KAFKA_TLS_KEY",
@@ -202,6 +212,9 @@ func (s *Settings) ApplyEnv(lookup func(string) (string, bool)) error {
 	if v, ok := get("STOCKFLOW_REPLENISH_CONFIG"); ok {
 		s.ReplenishConfig = v
 	}
+	if v, ok := get("STOCKFLOW_ROUTING_CONFIG"); ok {
+		s.RoutingConfig = v
+	}
 	if v, ok := get("STOCKFLOW_LOG_LEVEL"); ok {
 		s.LogLevel = v
 	}
@@ -242,6 +255,16 @@ func (s *Settings) ApplyEnv(lookup func(string) (string, bool)) error {
 			return fmt.Errorf("config: read API admin token file: %w", err)
 		}
 		s.AdminToken = strings.TrimSpace(string(b))
+	}
+	if v, ok := get("STOCKFLOW_API_TOKEN"); ok {
+		s.ReadToken = v
+	}
+	if v, ok := get("STOCKFLOW_API_TOKEN_FILE"); ok {
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return fmt.Errorf("config: read API token file: %w", err)
+		}
+		s.ReadToken = strings.TrimSpace(string(b))
 	}
 	if v, ok := get("STOCKFLOW_KAFKA_TLS"); ok {
 		b, err := strconv.ParseBool(v)

@@ -98,6 +98,25 @@ func TestLayering(t *testing.T) {
 			},
 		},
 		{name: "clickhouse cluster with the embedded engine", env: map[string]string{"STOCKFLOW_CLICKHOUSE_CLUSTER": "prod"}, wantErr: "needs a ClickHouse server"},
+		{
+			name: "api tokens from the environment",
+			env:  map[string]string{"STOCKFLOW_API_TOKEN": " r1 ", "STOCKFLOW_API_ADMIN_TOKEN": "a1"},
+			check: func(t *testing.T, s Settings) {
+				if s.ReadToken != "r1" || s.AdminToken != "a1" {
+					t.Errorf("tokens %q %q, want r1 a1", s.ReadToken, s.AdminToken)
+				}
+			},
+		},
+		{
+			name: "read token from a file wins over the variable",
+			env:  map[string]string{"STOCKFLOW_API_TOKEN": "r1", "STOCKFLOW_API_TOKEN_FILE": "testdata/api-token.txt"},
+			check: func(t *testing.T, s Settings) {
+				if s.ReadToken != "read-from-file" {
+					t.Errorf("read token %q, want read-from-file", s.ReadToken)
+				}
+			},
+		},
+		{name: "missing read token file", env: map[string]string{"STOCKFLOW_API_TOKEN_FILE": "testdata/nope"}, wantErr: "read API token file"},
 		{name: "bad clickhouse cluster name", file: "testdata/server.json", env: map[string]string{"STOCKFLOW_CLICKHOUSE_CLUSTER": "a'b"}, wantErr: "clickhouse cluster: name"},
 	}
 	for _, tc := range tests {
