@@ -20,6 +20,7 @@ import (
 	"github.com/stockflow/stockflow/internal/store/embedded"
 	"github.com/stockflow/stockflow/internal/store/server"
 	"github.com/stockflow/stockflow/pipelines/replenish"
+	"github.com/stockflow/stockflow/pipelines/routing"
 	sqlfs "github.com/stockflow/stockflow/sql"
 )
 
@@ -163,14 +164,18 @@ func waitDrained(ctx context.Context, kc kafka.Config, timeout time.Duration, gr
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last int64
+	var behind []string
 	for {
 		err = nil
-		last = 0
+		last, behind = 0, behind[:0]
 		for _, g := range groups {
 			n, lerr := kafka.GroupLag(ctx, adm, g.group, g.topics...)
 			if lerr != nil {
 				err = lerr
 				break
+			}
+			if n > 0 {
+				behind = append(behind, fmt.Sprintf("%s %d", g.group, n))
 			}
 			last += n
 		}
@@ -182,7 +187,7 @@ func waitDrained(ctx context.Context, kc kafka.Config, timeout time.Duration, gr
 			if err != nil {
 				return fmt.Errorf("drain: %w", err)
 			}
-			return fmt.Errorf("drain: %d records still unprocessed after %s", last, timeout)
+			return fmt.Errorf("drain: %d records still unprocessed after %s (%s)", last, timeout, strings.Join(behind, ", "))
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
@@ -193,6 +198,7 @@ func pipelineGroups(sinkGroup string) []groupTopics {
 	return []groupTopics{
 		{group: "stockflow-stock", topics: kafka.StockInputTopics},
 		{group: "stockflow-replenish", topics: replenish.InputTopics},
+		{group: "stockflow-routing", topics: routing.InputTopics},
 		{group: sinkGroup, topics: chsink.Topics},
 	}
 }

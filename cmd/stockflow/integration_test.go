@@ -67,10 +67,14 @@ func TestIntegrationProcessRealKafka(t *testing.T) {
 		t.Fatalf("simulation produced %d events, %d bad", produced.Load(), bad.Load())
 	}
 
+	rsetup, err := runRoutingSetup(s, simulator)
+	if err != nil {
+		t.Fatal(err)
+	}
 	pctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- process(pctx, s, kc, st, known, replenishSetup{planning: replenish.DefaultPlanning()}, log)
+		done <- process(pctx, s, kc, st, known, replenishSetup{planning: replenish.DefaultPlanning()}, rsetup, log)
 	}()
 	if err := waitDrained(ctx, kc, 3*time.Minute, pipelineGroups("stockflow-sink")...); err != nil {
 		t.Fatal(err)

@@ -83,7 +83,15 @@ func cmdProcess(ctx context.Context, args []string) error {
 	if setup.regions, err = readRegions(ctx, st); err != nil {
 		return err
 	}
-	return process(ctx, s, kc, st, known, setup, log)
+	rwhs, err := routingWarehouses(ctx, st)
+	if err != nil {
+		return err
+	}
+	var rsetup routingSetup
+	if err := loadRoutingFile(s, rwhs, &rsetup); err != nil {
+		return err
+	}
+	return process(ctx, s, kc, st, known, setup, rsetup, log)
 }
 
 // knownWarehouses reads the warehouse registry from the store, adding extra.
@@ -104,7 +112,7 @@ func knownWarehouses(ctx context.Context, st store.Store, extra []string) (map[e
 	return known, nil
 }
 
-func process(ctx context.Context, s config.Settings, kc kafka.Config, st store.Store, known map[event.WarehouseID]struct{}, setup replenishSetup, log *slog.Logger) error {
+func process(ctx context.Context, s config.Settings, kc kafka.Config, st store.Store, known map[event.WarehouseID]struct{}, setup replenishSetup, rsetup routingSetup, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	grace, idle := s.StockTimes()
@@ -124,6 +132,13 @@ func process(ctx context.Context, s config.Settings, kc kafka.Config, st store.S
 		proc.Close()
 		return err
 	}
+	router, err := newRouting(kc, s.InstanceID, rsetup, reg, log)
+	if err != nil {
+		proc.Close()
+		repl.Close()
+		return err
+	}
+	defer router.Close()
 	sink, err := chsink.New(chsink.Config{Kafka: kc, InstanceID: "stockflow-sink-" + s.InstanceID}, st, log.With("component", "sink"), chsink.NewMetrics(reg))
 	if err != nil {
 		proc.Close()
@@ -139,7 +154,7 @@ func process(ctx context.Context, s config.Settings, kc kafka.Config, st store.S
 	}
 	defer closeApprover()
 	srv, err := api.Listen(api.Config{
-		Addr: s.HTTP, Gatherer: reg, Version: version, Approve: approve, AdminToken: s.AdminToken,
+		Addr: s.HTTP, Gatherer: reg, Version: version, Approve: approve, AdminToken: s.AdminToken, ReadToken: s.ReadToken, Store: st,
 		Checks: map[string]api.Check{
 			"stock": func(context.Context) (bool, string) {
 				ok, n := proc.Ready()
@@ -149,7 +164,9 @@ func process(ctx context.Context, s config.Settings, kc kafka.Config, st store.S
 				ok, n := repl.Ready()
 				return ok, fmt.Sprintf("%d partitions restoring", n)
 			},
+			"routing": routingCheck(router),
 		},
+		Route: router.WhatIf,
 	}, log)
 	if err != nil {
 		proc.Close()
@@ -161,6 +178,7 @@ func process(ctx context.Context, s config.Settings, kc kafka.Config, st store.S
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return proc.Run(gctx) })
 	g.Go(func() error { return repl.Run(gctx) })
+	g.Go(func() error { return router.Run(gctx) })
 	g.Go(func() error { return sink.Run(gctx) })
 	g.Go(func() error { return srv.Run(gctx) })
 	return g.Wait()

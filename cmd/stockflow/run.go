@@ -28,6 +28,7 @@ import (
 	"github.com/stockflow/stockflow/internal/store"
 	"github.com/stockflow/stockflow/pipelines/forecast"
 	"github.com/stockflow/stockflow/pipelines/replenish"
+	"github.com/stockflow/stockflow/pipelines/routing"
 	"github.com/stockflow/stockflow/pipelines/stock"
 )
 
@@ -191,7 +192,7 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	simulator, err := sim.New(sim.Config{
 		Seed: f.seed, SKUs: f.skus, Warehouses: f.warehouses, Days: state.Days, Start: state.Start,
 		BadShare: f.badShare, LiveRate: f.liveRate, RunID: strconv.Itoa(state.Runs),
-		ExternalReplenishment: true, ExternalFrom: fromDay,
+		ExternalReplenishment: true, ExternalFrom: fromDay, ExternalRouting: true,
 		OnDayEnd: func(day int, end time.Time) error { return loop.dayEnd(simCtx, day, end) },
 	})
 	if err != nil {
@@ -245,6 +246,19 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 		proc.Close()
 		return err
 	}
+	rsetup, err := runRoutingSetup(s, simulator)
+	if err != nil {
+		proc.Close()
+		repl.Close()
+		return err
+	}
+	router, err := newRouting(kc, cmp.Or(s.InstanceID, "0"), rsetup, reg, log)
+	if err != nil {
+		proc.Close()
+		repl.Close()
+		return err
+	}
+	defer router.Close()
 	sink, err := chsink.New(chsink.Config{Kafka: kc, InstanceID: "stockflow-sink-" + cmp.Or(s.InstanceID, "0")}, st, log.With("component", "sink"), chsink.NewMetrics(reg))
 	if err != nil {
 		proc.Close()
@@ -260,7 +274,7 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	}
 	defer closeApprover()
 	srv, err := api.Listen(api.Config{
-		Addr: s.HTTP, Gatherer: reg, Version: version, Approve: approve, AdminToken: s.AdminToken,
+		Addr: s.HTTP, Gatherer: reg, Version: version, Approve: approve, AdminToken: s.AdminToken, ReadToken: s.ReadToken, Store: st, Route: router.WhatIf,
 		Checks: map[string]api.Check{
 			"stock": func(context.Context) (bool, string) {
 				ok, n := proc.Ready()
@@ -270,6 +284,7 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 				ok, n := repl.Ready()
 				return ok, fmt.Sprintf("%d partitions restoring", n)
 			},
+			"routing": routingCheck(router),
 			"clickhouse": func(ctx context.Context) (bool, string) {
 				v, err := st.Version(ctx)
 				if err != nil {
@@ -295,6 +310,7 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	pipes, pctx := errgroup.WithContext(pipeCtx)
 	pipes.Go(func() error { return proc.Run(pctx) })
 	pipes.Go(func() error { return repl.Run(pctx) })
+	pipes.Go(func() error { return router.Run(pctx) })
 	pipes.Go(func() error { return sink.Run(pctx) })
 	pipes.Go(func() error { return srv.Run(pctx) })
 
@@ -327,7 +343,7 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 		close(historyReady)
 		simErr <- produceSimulation(simCtx, kc, simulator, &state, statePath, &produced, &producedBad, true, loop, log)
 	}()
-	go status(simCtx, proc, repl, sink, trainer, &produced)
+	go status(simCtx, proc, repl, router, sink, trainer, &produced)
 
 	var runErr error
 	select {
@@ -349,6 +365,7 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	}
 	ps := proc.Stats() // before the pipelines leave the group and drop their state
 	rs := repl.Stats()
+	ts := router.Stats()
 	// A training that is due (the one after the history, say) or running
 	// finishes first; no new one starts.
 	if err := stopTrainer(trainer, s.Shutdown.Std()); err != nil {
@@ -364,7 +381,7 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	fmt.Fprintf(os.Stderr, "stockflow run: stopped after %s: %d events in, %d dead-lettered, %d ledgers, %d rows written\n",
 		time.Since(started).Round(time.Second), ps.In, ps.DLQ, ps.Keys, sink.Rows())
 	if f.summary != "" || f.jsonOut {
-		if err := writeSummary(context.WithoutCancel(ctx), f, st, ps, rs, loop.ordered, produced.Load(), time.Since(started), s, chVersion, drainErr, trainer.Summary()); err != nil && runErr == nil {
+		if err := writeSummary(context.WithoutCancel(ctx), f, st, ps, rs, ts, loop, produced.Load(), time.Since(started), s, chVersion, drainErr, trainer.Summary()); err != nil && runErr == nil {
 			runErr = err
 		}
 	}
@@ -397,6 +414,9 @@ func produceSimulation(ctx context.Context, kc kafka.Config, s *sim.Sim, state *
 	emit := func(r sim.Record) error {
 		if e := firstErr.Load(); e != nil {
 			return *e
+		}
+		if loop != nil {
+			loop.emitted++ // on the simulator's goroutine, like dayEnd
 		}
 		isBad := r.Bad != ""
 		// The record timestamp is the produce time, as with any upstream
@@ -454,7 +474,7 @@ func produceSimulation(ctx context.Context, kc kafka.Config, s *sim.Sim, state *
 	return nil
 }
 
-func status(ctx context.Context, proc *stock.Processor, repl *replenish.Processor, sink *chsink.Sink, trainer *runTrainer, produced *atomic.Int64) {
+func status(ctx context.Context, proc *stock.Processor, repl *replenish.Processor, router *routing.Processor, sink *chsink.Sink, trainer *runTrainer, produced *atomic.Int64) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	last, lastT := proc.Stats().In, time.Now()
@@ -472,18 +492,18 @@ func status(ctx context.Context, proc *stock.Processor, repl *replenish.Processo
 					training = fmt.Sprintf(" | forecast %d/%d series", done, total)
 				}
 			}
-			rs := repl.Stats()
-			fmt.Fprintf(os.Stderr, "stockflow: %8.0f events/s | in %d | produced %d | dlq %d | stock keys %d | reorders %d (received %d) transfers %d | rows %d | restoring %d%s\n",
-				rate, ps.In, produced.Load(), ps.DLQ, ps.Keys, rs.Reorders, rs.Received, rs.Transfers, sink.Rows(), ps.Restoring+rs.Restoring, training)
+			rs, ts := repl.Stats(), router.Stats()
+			fmt.Fprintf(os.Stderr, "stockflow: %8.0f events/s | in %d | produced %d | dlq %d | stock keys %d | reorders %d (received %d) transfers %d | orders routed %d (pending %d, re-routed %d) | rows %d | restoring %d%s\n",
+				rate, ps.In, produced.Load(), ps.DLQ, ps.Keys, rs.Reorders, rs.Received, rs.Transfers, ts.Final, ts.Pending, ts.Reroutes, sink.Rows(), ps.Restoring+rs.Restoring+ts.Restoring, training)
 		}
 	}
 }
 
 func registerWarehouses(ctx context.Context, st store.Store, whs []sim.Warehouse) error {
 	now := time.Now().UTC()
-	b := &store.Batch{Table: "warehouses", Columns: []string{"id", "region", "lat", "lon", "name", "updated_at"}}
+	b := &store.Batch{Table: "warehouses", Columns: []string{"id", "region", "lat", "lon", "name", "country", "updated_at"}}
 	for _, w := range whs {
-		b.Rows = append(b.Rows, []any{string(w.ID), w.Region, w.Lat, w.Lon, w.Name, now})
+		b.Rows = append(b.Rows, []any{string(w.ID), w.Region, w.Lat, w.Lon, w.Name, w.Country, now})
 	}
 	if err := st.Insert(ctx, b); err != nil {
 		return fmt.Errorf("register warehouses: %w", err)
@@ -491,11 +511,11 @@ func registerWarehouses(ctx context.Context, st store.Store, whs []sim.Warehouse
 	return nil
 }
 
-var summaryTables = []string{"sales", "stock_movements", "orders", "campaigns", "stock_levels", "dlq", "warehouses", "forecasts", "forecast_runs", "reorders"}
+var summaryTables = []string{"sales", "stock_movements", "orders", "campaigns", "stock_levels", "dlq", "warehouses", "forecasts", "forecast_runs", "reorders", "routing_decisions"}
 
 // writeSummary writes the run's figures to --summary and, with --json, to
 // stdout. fc is the forecast training's summary, nil when it is disabled.
-func writeSummary(ctx context.Context, f runFlags, st store.Store, ps stock.Stats, rs replenish.Stats, handedOver int, produced int64, took time.Duration, s config.Settings, chVersion string, drainErr error, fc *runForecastSummary) error {
+func writeSummary(ctx context.Context, f runFlags, st store.Store, ps stock.Stats, rs replenish.Stats, ts routing.Stats, loop *closedLoop, produced int64, took time.Duration, s config.Settings, chVersion string, drainErr error, fc *runForecastSummary) error {
 	counts := make(map[string]uint64, len(summaryTables))
 	for _, t := range summaryTables {
 		// FINAL: count distinct rows, not replays waiting to be merged.
@@ -534,7 +554,12 @@ func writeSummary(ctx context.Context, f runFlags, st store.Store, ps stock.Stat
 		"replenish": map[string]any{
 			"records_in": rs.In, "reorders": rs.Reorders, "transfers": rs.Transfers, "received": rs.Received,
 			"cancelled": rs.Cancelled, "dead_lettered": rs.DLQ,
-			"handed_to_suppliers": handedOver,
+			"handed_to_suppliers": loop.ordered,
+		},
+		"routing": map[string]any{
+			"orders": ts.Orders, "final_decisions": ts.Final, "attempts": ts.Attempts, "reroutes": ts.Reroutes,
+			"reservations_requested": ts.Reserved, "reservations_rejected": ts.Rejected, "orders_pending": ts.Pending,
+			"duplicate_orders": ts.Duplicates, "shipped_by_simulated_warehouses": loop.shipped,
 		},
 	}
 	b, err := json.MarshalIndent(out, "", "  ")

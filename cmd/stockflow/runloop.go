@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"github.com/stockflow/stockflow/internal/event"
 	"github.com/stockflow/stockflow/internal/kafka"
 	"github.com/stockflow/stockflow/internal/sim"
+	"github.com/stockflow/stockflow/pipelines/routing"
 )
 
 // replenishFromDay is the simulated day from which stockflow's
@@ -23,25 +25,38 @@ import (
 // sales to estimate demand from when it takes over.
 const replenishFromDay = 28
 
-// closedLoop closes the simulation's loop at every simulated day end:
-// once the day's records are produced, it waits until the stock and
-// replenishment pipelines have processed them, reads the reorders they
-// committed and hands them to the simulated suppliers (sim.Order), whose
-// receipts then come back as stock events.
+// closedLoop closes the simulation's loops at every simulated day end:
+// once the day's records are produced, it waits until the pipelines have
+// processed them and hands what they decided back to the simulator: every
+// day, the final routing decisions to the simulated warehouses
+// (sim.Ship), which ship the web orders as routed; from fromDay on, the
+// reorders to the simulated suppliers (sim.Order), whose receipts then
+// come back as stock events.
 type closedLoop struct {
 	sim   *sim.Sim
 	flush func(context.Context) error
 	adm   *kadm.Client
-	cl    *kgo.Client // reads stockflow.reorders.v1, read_committed
+	cl    *kgo.Client // reads stockflow.reorders.v1 and stockflow.routing.v1, read_committed
 	log   *slog.Logger
-	// pending are reorders read but not yet due (TS at or after the end
-	// of the day being closed: a restart replaying its history).
-	pending []event.Reorder
-	pos     map[int32]int64 // next offset to read per partition
-	fromDay int
-	ordered int
-	timeout time.Duration
+	// pending are reorders and final routing decisions read but not yet
+	// due (TS at or after the end of the day being closed: a restart
+	// replaying its history).
+	pending   []event.Reorder
+	decisions []event.RoutingDecision
+	pos       map[string]map[int32]int64 // next offset to read per topic and partition
+	fromDay   int
+	ordered   int
+	shipped   int
+	unknown   int // final decisions of orders this simulator never emitted
+	// emitted counts the records the simulator emitted, settled the count
+	// at the last settled day end (-1: none yet): a day that emitted
+	// nothing (the silent replay of a restart) has nothing to wait for.
+	emitted, settled int64
+	timeout          time.Duration
 }
+
+// loopTopics are what the closed loop reads back.
+var loopTopics = []string{kafka.TopicReorders, kafka.TopicRouting}
 
 func newClosedLoop(kc kafka.Config, s *sim.Sim, fromDay int, log *slog.Logger) (*closedLoop, error) {
 	opts, err := kc.Opts()
@@ -49,24 +64,22 @@ func newClosedLoop(kc kafka.Config, s *sim.Sim, fromDay int, log *slog.Logger) (
 		return nil, err
 	}
 	cl, err := kgo.NewClient(append(opts,
-		kgo.ConsumeTopics(kafka.TopicReorders),
+		kgo.ConsumeTopics(loopTopics...),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(), // the markers that end the log move the position too
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 	)...)
 	if err != nil {
-		return nil, fmt.Errorf("closed loop: reorder consumer: %w", err)
+		return nil, fmt.Errorf("closed loop: consumer: %w", err)
 	}
-	return &closedLoop{sim: s, adm: kadm.NewClient(cl), cl: cl, log: log, fromDay: fromDay, pos: map[int32]int64{}, timeout: 5 * time.Minute}, nil
+	return &closedLoop{sim: s, adm: kadm.NewClient(cl), cl: cl, log: log, fromDay: fromDay,
+		pos: map[string]map[int32]int64{}, timeout: 5 * time.Minute, settled: -1}, nil
 }
 
 func (c *closedLoop) Close() { c.cl.Close() }
 
 // dayEnd is the sim.DayEnd callback.
 func (c *closedLoop) dayEnd(ctx context.Context, day int, end time.Time) error {
-	if day+1 < c.fromDay {
-		return nil // the era before stockflow: nothing to hand over
-	}
 	if c.flush != nil {
 		if err := c.flush(ctx); err != nil {
 			return fmt.Errorf("closed loop: flush day %d: %w", day, err)
@@ -74,17 +87,50 @@ func (c *closedLoop) dayEnd(ctx context.Context, day int, end time.Time) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	if err := c.waitProcessed(wctx, "stockflow-stock", kafka.StockInputTopics); err != nil {
-		return err
+	replenish := day+1 >= c.fromDay
+	if c.settled != c.emitted {
+		if err := c.settle(wctx); err != nil {
+			return err
+		}
+		if replenish {
+			if err := c.waitProcessed(wctx, "stockflow-replenish", []string{kafka.TopicAccepted}); err != nil {
+				return err
+			}
+		}
+		if err := c.read(wctx); err != nil {
+			return err
+		}
+		c.settled = c.emitted
 	}
-	if err := c.waitProcessed(wctx, "stockflow-replenish", []string{kafka.TopicAccepted}); err != nil {
-		return err
+	// In time order, ties by id: a restart replaying the history hands
+	// them over in the same order, so the simulation repeats itself.
+	slices.SortStableFunc(c.decisions, func(a, b event.RoutingDecision) int {
+		return cmp.Or(a.TS.Compare(b.TS), cmp.Compare(a.DecisionID, b.DecisionID))
+	})
+	n := 0
+	for _, d := range c.decisions {
+		if !d.TS.Before(end) {
+			break
+		}
+		n++
+		var unknown *sim.UnknownOrderError
+		switch err := c.sim.Ship(d); {
+		case errors.As(err, &unknown):
+			// An order an earlier process emitted live: this simulator
+			// cannot replay it (the earlier process shipped it).
+			c.unknown++
+			continue
+		case err != nil:
+			return fmt.Errorf("closed loop: hand %s to the simulated warehouses: %w", d.DecisionID, err)
+		}
+		c.shipped++
 	}
-	if err := c.read(wctx); err != nil {
-		return err
+	c.decisions = slices.Delete(c.decisions, 0, n)
+	if !replenish {
+		return nil // the era before stockflow's replenishment
 	}
 	slices.SortStableFunc(c.pending, func(a, b event.Reorder) int { return a.TS.Compare(b.TS) })
-	n := 0
+	n = 0
 	for _, r := range c.pending {
 		if !r.TS.Before(end) {
 			break
@@ -100,6 +146,48 @@ func (c *closedLoop) dayEnd(ctx context.Context, day int, end time.Time) error {
 	}
 	c.pending = slices.Delete(c.pending, 0, n)
 	return nil
+}
+
+// settleTopics are where the stock and routing pipelines talk to each
+// other: the day is settled when no record was added to them while both
+// groups caught up with them.
+var settleTopics = []string{kafka.TopicAccepted, kafka.TopicReservations, kafka.TopicReservationResults, kafka.TopicRouting}
+
+// settle waits until the stock and routing pipelines have processed
+// everything, the reservation round trips included: every order of the
+// day has its final decision then.
+func (c *closedLoop) settle(ctx context.Context) error {
+	for {
+		before, err := c.adm.ListEndOffsets(ctx, settleTopics...)
+		if err == nil {
+			err = before.Error()
+		}
+		if err != nil {
+			return fmt.Errorf("closed loop: end offsets: %w", err)
+		}
+		if err := c.waitProcessed(ctx, "stockflow-stock", kafka.StockInputTopics); err != nil {
+			return err
+		}
+		if err := c.waitProcessed(ctx, "stockflow-routing", routing.InputTopics); err != nil {
+			return err
+		}
+		after, err := c.adm.ListEndOffsets(ctx, settleTopics...)
+		if err == nil {
+			err = after.Error()
+		}
+		if err != nil {
+			return fmt.Errorf("closed loop: end offsets: %w", err)
+		}
+		same := true
+		after.Each(func(o kadm.ListedOffset) {
+			if b, ok := before.Lookup(o.Topic, o.Partition); !ok || b.Offset != o.Offset {
+				same = false
+			}
+		})
+		if same {
+			return nil
+		}
+	}
 }
 
 // waitProcessed waits until group has committed past the current end of
@@ -125,19 +213,19 @@ func (c *closedLoop) waitProcessed(ctx context.Context, group string, topics []s
 	}
 }
 
-// read consumes the reorders committed so far into pending.
+// read consumes the reorders and routing decisions committed so far.
 func (c *closedLoop) read(ctx context.Context) error {
-	ends, err := c.adm.ListEndOffsets(ctx, kafka.TopicReorders)
+	ends, err := c.adm.ListEndOffsets(ctx, loopTopics...)
 	if err == nil {
 		err = ends.Error()
 	}
 	if err != nil {
-		return fmt.Errorf("closed loop: reorder end offsets: %w", err)
+		return fmt.Errorf("closed loop: end offsets: %w", err)
 	}
 	for {
 		caughtUp := true
 		ends.Each(func(o kadm.ListedOffset) {
-			if c.pos[o.Partition] < o.Offset {
+			if c.pos[o.Topic][o.Partition] < o.Offset {
 				caughtUp = false
 			}
 		})
@@ -148,7 +236,7 @@ func (c *closedLoop) read(ctx context.Context) error {
 		fs := c.cl.PollFetches(pctx)
 		cancel()
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("closed loop: read reorders: %w", err)
+			return fmt.Errorf("closed loop: read decisions: %w", err)
 		}
 		var ferr error
 		fs.EachError(func(_ string, _ int32, err error) {
@@ -157,19 +245,37 @@ func (c *closedLoop) read(ctx context.Context) error {
 			}
 		})
 		if ferr != nil {
-			return fmt.Errorf("closed loop: read reorders: %w", ferr)
+			return fmt.Errorf("closed loop: read decisions: %w", ferr)
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			c.pos[r.Partition] = r.Offset + 1
-			if r.Attrs.IsControl() {
-				return
-			}
-			var o event.Reorder
-			if err := json.Unmarshal(r.Value, &o); err != nil {
-				c.log.Warn("skip undecodable reorder", "partition", r.Partition, "offset", r.Offset, "err", err)
-				return
-			}
-			c.pending = append(c.pending, o)
-		})
+		fs.EachRecord(c.take)
+	}
+}
+
+// take keeps one record read back.
+func (c *closedLoop) take(r *kgo.Record) {
+	if c.pos[r.Topic] == nil {
+		c.pos[r.Topic] = map[int32]int64{}
+	}
+	c.pos[r.Topic][r.Partition] = r.Offset + 1
+	if r.Attrs.IsControl() {
+		return
+	}
+	switch r.Topic {
+	case kafka.TopicReorders:
+		var o event.Reorder
+		if err := json.Unmarshal(r.Value, &o); err != nil {
+			c.log.Warn("skip undecodable reorder", "partition", r.Partition, "offset", r.Offset, "err", err)
+			return
+		}
+		c.pending = append(c.pending, o)
+	case kafka.TopicRouting:
+		var d event.RoutingDecision
+		if err := json.Unmarshal(r.Value, &d); err != nil {
+			c.log.Warn("skip undecodable routing decision", "partition", r.Partition, "offset", r.Offset, "err", err)
+			return
+		}
+		if d.Final {
+			c.decisions = append(c.decisions, d)
+		}
 	}
 }

@@ -31,7 +31,7 @@ type webOrder struct {
 // warehouse that could serve them. The time is taken as in Order.
 //
 // Ship returns an error, and ships nothing, for an order the simulator did
-// not emit or has not emitted yet, an assignment of an unknown SKU or
+// not emit or has not emitted yet (*UnknownOrderError), an assignment of an unknown SKU or
 // warehouse or a quantity below 1, or a call before the simulation
 // started.
 func (s *Sim) Ship(d event.RoutingDecision) error {
@@ -46,7 +46,7 @@ func (s *Sim) Ship(d event.RoutingDecision) error {
 	}
 	o, ok := s.waiting[d.OrderID]
 	if !ok {
-		return fmt.Errorf("sim: ship %s: no such web order waiting", d.OrderID)
+		return &UnknownOrderError{OrderID: d.OrderID}
 	}
 	type move struct {
 		k   int
@@ -99,6 +99,16 @@ func (s *Sim) Ship(d event.RoutingDecision) error {
 	s.shipped[d.OrderID] = struct{}{}
 	delete(s.waiting, d.OrderID)
 	return nil
+}
+
+// UnknownOrderError is Ship's answer for an order this simulator did not
+// emit, or has not emitted yet: among them, after a restart, the orders
+// an earlier process emitted live (Live ids carry its RunID), which this
+// one cannot replay.
+type UnknownOrderError struct{ OrderID string }
+
+func (e *UnknownOrderError) Error() string {
+	return "sim: ship " + e.OrderID + ": no such web order waiting"
 }
 
 // errNoLines is a web order without lines (the simulator never builds one).

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -106,8 +107,9 @@ func TestShip(t *testing.T) {
 	if webSales == 0 || len(back) == 0 {
 		t.Fatalf("%d web sales, %d backorders: the test saw nothing", webSales, len(back))
 	}
-	if err := s.Ship(event.RoutingDecision{OrderID: "ORD-nope", Final: true}); err == nil {
-		t.Error("Ship of an unknown order: no error")
+	var unknown *UnknownOrderError
+	if err := s.Ship(event.RoutingDecision{OrderID: "ORD-nope", Final: true}); !errors.As(err, &unknown) {
+		t.Errorf("Ship of an unknown order: %v, want an *UnknownOrderError", err)
 	}
 	t.Logf("%d orders decided, %d backordered, %d web sales", n, len(back), webSales)
 }

@@ -151,9 +151,9 @@ type Sim struct {
 	// it has (ExternalRouting; ship.go).
 	waiting map[string]webOrder
 	shipped map[string]struct{}
-	extIDs  []string            // their ids; item.ref of an external item indexes it
-	ended   int                 // the last day whose end was reported
-	floor   int64               // the end of that day: Order schedules nothing before it
+	extIDs  []string // their ids; item.ref of an external item indexes it
+	ended   int      // the last day whose end was reported
+	floor   int64    // the end of that day: Order schedules nothing before it
 
 	// onPO, when set, sees every purchase order (tests).
 	onPO func(purchaseOrder)

@@ -105,9 +105,12 @@ func TestClusterParsesInEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	var (
-		replicated   = regexp.MustCompile("(?s)^CREATE TABLE IF NOT EXISTS stockflow\\.(\\w+)_local ON CLUSTER stockflow\n.*\nENGINE = Replicated\\w*MergeTree\\('/clickhouse/tables/\\{shard\\}/\\{database\\}/(\\w+)', '\\{replica\\}'.*\nSETTINGS (.*)$")
-		distributed  = regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS stockflow\.(\w+) ON CLUSTER stockflow AS stockflow\.(\w+)\nENGINE = Distributed\('stockflow', 'stockflow', '(\w+)', (.+)\)$`)
-		view         = regexp.MustCompile(`(?s)^CREATE MATERIALIZED VIEW IF NOT EXISTS stockflow\.\w+ ON CLUSTER stockflow TO stockflow\.(\w+)\n.*FROM (\w+)\.(\w+)`)
+		replicated  = regexp.MustCompile("(?s)^CREATE TABLE IF NOT EXISTS stockflow\\.(\\w+)_local ON CLUSTER stockflow\n.*\nENGINE = Replicated\\w*MergeTree\\('/clickhouse/tables/\\{shard\\}/\\{database\\}/(\\w+)', '\\{replica\\}'.*\nSETTINGS (.*)$")
+		distributed = regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS stockflow\.(\w+) ON CLUSTER stockflow AS stockflow\.(\w+)\nENGINE = Distributed\('stockflow', 'stockflow', '(\w+)', (.+)\)$`)
+		view        = regexp.MustCompile(`(?s)^CREATE MATERIALIZED VIEW IF NOT EXISTS stockflow\.\w+ ON CLUSTER stockflow TO stockflow\.(\w+)\n.*FROM (\w+)\.(\w+)`)
+		// An ALTER runs on the local table and on its Distributed table,
+		// both created before it.
+		alter        = regexp.MustCompile(`^ALTER TABLE stockflow\.(\w+) ON CLUSTER stockflow\n`)
 		locals, dist = map[string]bool{}, map[string]bool{}
 	)
 	statements := 0
@@ -151,6 +154,11 @@ func TestClusterParsesInEngine(t *testing.T) {
 				g := view.FindStringSubmatch(f)
 				if !strings.HasSuffix(g[1], "_local") || g[2] != "stockflow" || !strings.HasSuffix(g[3], "_local") {
 					t.Errorf("%s: materialized view not between local tables:\n%s", m.File, f)
+				}
+			case alter.MatchString(f):
+				g := alter.FindStringSubmatch(f)
+				if base, ok := strings.CutSuffix(g[1], "_local"); ok && !locals[base] || !ok && !dist[g[1]] {
+					t.Errorf("%s: ALTER of %s, which is neither a local nor a Distributed table created before:\n%s", m.File, g[1], f)
 				}
 			default:
 				t.Errorf("%s statement %d is none of the cluster forms:\n%s", m.File, i+1, f)

@@ -296,6 +296,11 @@ func New(cfg Config, log *slog.Logger, m *Metrics) (*Processor, error) {
 		kgo.Balancers(kgo.RangeBalancer()), // co-partitioned inputs: same partition number, same member
 		kgo.TransactionalID(cfg.TransactionalID),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Reservation requests are written in routing's transactions:
+		// polling the markers that end them lets the committed offsets
+		// pass them, so a caught-up group shows no lag (transact skips
+		// them).
+		kgo.KeepControlRecords(),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.ProducerBatchMaxBytes(8<<20),
@@ -489,6 +494,23 @@ type task struct {
 	n         int
 }
 
+// dataRecords are rs without the transaction markers (kept only so that
+// the committed offsets pass them).
+func dataRecords(rs []*kgo.Record) []*kgo.Record {
+	for i, r := range rs {
+		if r.Attrs.IsControl() {
+			out := append(make([]*kgo.Record, 0, len(rs)-1), rs[:i]...)
+			for _, r := range rs[i+1:] {
+				if !r.Attrs.IsControl() {
+					out = append(out, r)
+				}
+			}
+			return out
+		}
+	}
+	return rs
+}
+
 func (p *Processor) transact(ctx context.Context, fetches kgo.Fetches) error {
 	if err := p.sess.Begin(); err != nil {
 		return fmt.Errorf("stock: begin transaction: %w", err)
@@ -497,7 +519,8 @@ func (p *Processor) transact(ctx context.Context, fetches kgo.Fetches) error {
 	wall := time.Now()
 	byPart := make(map[int32]*task)
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
-		if len(fp.Records) == 0 {
+		recs := dataRecords(fp.Records)
+		if len(recs) == 0 {
 			return
 		}
 		t := byPart[fp.Partition]
@@ -507,7 +530,7 @@ func (p *Processor) transact(ctx context.Context, fetches kgo.Fetches) error {
 				resvDirty: make(map[string]*reservation)}
 			byPart[fp.Partition] = t
 		}
-		t.queues[fp.Topic] = fp.Records
+		t.queues[fp.Topic] = recs
 	})
 	p.mu.Lock()
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
