@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,7 +14,7 @@ import (
 // RouteFunc decides a hypothetical order on the routing pipeline's current
 // view of stock, forecasts and capacity without reserving anything (the
 // record it returns is not produced anywhere).
-type RouteFunc func(o *event.Order) (event.RoutingDecision, error)
+type RouteFunc func(ctx context.Context, o *event.Order) (event.RoutingDecision, error)
 
 // route answers POST /api/v1/route: the body is an order as on
 // stockflow.orders.v1 (event_id and ts may be left out: "what-if" and now),
@@ -62,7 +63,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": err.Error(), "reason": reason})
 		return
 	}
-	d, err := s.cfg.Route(&o)
+	d, err := s.cfg.Route(r.Context(), &o)
 	if err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": err.Error()})
 		return

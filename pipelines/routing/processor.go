@@ -957,16 +957,20 @@ func (p *Processor) produce(t *txn, r *kgo.Record) {
 }
 
 // WhatIf decides o on the current view without reserving anything or
-// producing a record: the answer of `POST /api/v1/route`.
-func (p *Processor) WhatIf(o *event.Order) (event.RoutingDecision, error) {
+// producing a record: the answer of `POST /api/v1/route`. The view first
+// catches up with the stock changelog's committed end, as a transaction
+// does.
+func (p *Processor) WhatIf(ctx context.Context, o *event.Order) (event.RoutingDecision, error) {
 	if !p.viewReady.Load() {
 		return event.RoutingDecision{}, errors.New("routing: the view is still catching up")
 	}
 	start := time.Now()
+	if err := p.catchUp(ctx, kafka.TopicStockChangelog); err != nil {
+		return event.RoutingDecision{}, err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	day := o.TS.UTC().Format(time.DateOnly)
-	p.refresh(day)
+	p.refresh(o.TS.UTC().Format(time.DateOnly))
 	st := p.state.Clone()
 	d := p.router.Route(o, st)
 	return Record(&d, o, 0, false, o.TS, "", p.router.Region(o), time.Since(start)), nil

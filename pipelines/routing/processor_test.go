@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -434,6 +435,35 @@ func TestNoOversell(t *testing.T) {
 		}
 		return ok
 	})
+
+	// What-if, on the settled ledgers: an order for one unit of the first
+	// SKU ships from a warehouse that still has one, or waits when none
+	// has; asking reserves nothing.
+	var left int64
+	for k, l := range e.levels(ctx, t) {
+		if strings.HasPrefix(k, string(skus[0])+"/") {
+			left += l.Available
+		}
+	}
+	before := len(e.readAll(ctx, t, kafka.TopicReservations))
+	wi, err := p2.WhatIf(ctx, &event.Order{EventID: "what-if", TS: procT0.Add(2 * time.Hour), OrderID: "WHATIF-" + n,
+		Lines:  []event.OrderLine{{SKU: skus[0], Qty: 1}},
+		ShipTo: event.Address{PostalCode: "10001", Country: "US", Lat: 40.7, Lon: -74.0}, ServiceLevel: "standard",
+		PromisedBy: procT0.Add(9 * 24 * time.Hour)})
+	switch {
+	case err != nil:
+		t.Fatalf("what-if: %v", err)
+	case wi.Final:
+		t.Errorf("what-if decision %+v is final", wi)
+	case left == 0 && (wi.Status != event.RoutingBackordered || wi.Reason != "no_stock"):
+		t.Errorf("what-if with no %s left: %+v; want a backorder for no_stock", skus[0], wi)
+	case left > 0 && wi.Status != event.RoutingRouted:
+		t.Errorf("what-if with %d of %s left: %+v; want it routed", left, skus[0], wi)
+	}
+	if after := len(e.readAll(ctx, t, kafka.TopicReservations)); after != before {
+		t.Errorf("what-if produced %d reservation requests", after-before)
+	}
+	t.Logf("what-if with %d units left: %s %s", left, wi.Status, wi.Reason)
 }
 
 // waitFor polls cond every 10 ms until it holds, failing t at the
