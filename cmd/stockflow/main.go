@@ -23,6 +23,7 @@ var commands = map[string]func(ctx context.Context, args []string) error{
 	"migrate":  cmdMigrate,
 	"verify":   cmdVerify,
 	"export":   cmdExport,
+	"report":   cmdReport,
 	"serve":    cmdServe,
 	"bench":    cmdBench,
 	"forecast": cmdForecast,
