@@ -190,7 +190,22 @@ func runCrash(t *testing.T, cfg crashConfig) {
 		whs = append(whs, w.ID)
 		names = append(names, string(w.ID))
 	}
+	// Routing needs the warehouses' locations; the children's stores
+	// have no registry, so they come in a routing config file.
+	routingFile := filepath.Join(dir, "routing.json")
+	rsetup, err := runRoutingSetup(config.Defaults(), simulator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := json.Marshal(map[string]any{"config": rsetup.cfg, "items": rsetup.items})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(routingFile, rb, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	h.env = []string{
+		"STOCKFLOW_ROUTING_CONFIG=" + routingFile,
 		"STOCKFLOW_WAREHOUSES=" + strings.Join(names, ","),
 		"STOCKFLOW_PARTITIONS=" + strconv.Itoa(crashPartitions),
 		"STOCKFLOW_CLICKHOUSE=", // the embedded engine under --data, whatever the environment says

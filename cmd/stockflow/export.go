@@ -22,7 +22,7 @@ func cmdExport(ctx context.Context, args []string) error {
 	c.fs.StringVar(&dataset, "dataset", "", "dataset: "+strings.Join(export.Names(), ", "))
 	c.fs.StringVar(&from, "from", "", "first UTC day, YYYY-MM-DD")
 	c.fs.StringVar(&to, "to", "", "last UTC day, YYYY-MM-DD (inclusive)")
-	c.fs.StringVar(&out, "out", "", "output directory (date=YYYY-MM-DD/part-00000.parquet, _schema.json, README.md)")
+	c.fs.StringVar(&out, "out", "", "output directory (date=YYYY-MM-DD/part-00000.parquet, _schema.json, _README.md)")
 	c.fs.StringVar(&skus, "skus", "", "only these SKUs, comma-separated")
 	c.fs.StringVar(&warehouses, "warehouses", "", "only these warehouses, comma-separated")
 	c.fs.StringVar(&regions, "regions", "", "only the warehouses of these regions, comma-separated")

@@ -14,6 +14,7 @@ import (
 	"github.com/stockflow/stockflow/internal/api"
 	"github.com/stockflow/stockflow/internal/config"
 	"github.com/stockflow/stockflow/internal/event"
+	"github.com/stockflow/stockflow/internal/export"
 	"github.com/stockflow/stockflow/internal/kafka"
 	"github.com/stockflow/stockflow/internal/store"
 	"github.com/stockflow/stockflow/pipelines/stock"
@@ -115,6 +116,11 @@ func knownWarehouses(ctx context.Context, st store.Store, extra []string) (map[e
 func process(ctx context.Context, s config.Settings, kc kafka.Config, st store.Store, known map[event.WarehouseID]struct{}, setup replenishSetup, rsetup routingSetup, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The features export's category campaigns (embedded mode).
+	cats, err := exportCategories(s)
+	if err != nil {
+		return err
+	}
 	grace, idle := s.StockTimes()
 	proc, err := stock.New(stock.Config{
 		Kafka:           kc,
@@ -155,6 +161,7 @@ func process(ctx context.Context, s config.Settings, kc kafka.Config, st store.S
 	defer closeApprover()
 	srv, err := api.Listen(api.Config{
 		Addr: s.HTTP, Gatherer: reg, Version: version, Approve: approve, AdminToken: s.AdminToken, ReadToken: s.ReadToken, Store: st,
+		Export: export.API(st, export.APIOptions{Writer: export.WriterOptions{CreatedBy: "stockflow " + version}, Categories: cats}),
 		Checks: map[string]api.Check{
 			"stock": func(context.Context) (bool, string) {
 				ok, n := proc.Ready()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -85,6 +86,9 @@ func overlayRoutingFile(s config.Settings, setup *routingSetup) error {
 		for sku, it := range f.Items {
 			setup.items[sku] = it
 		}
+	}
+	if len(setup.cfg.Warehouses) == 0 {
+		return errors.New("routing: no warehouse with a location: register the warehouses (id, region, lat, lon, country) in the warehouses table, or list them under config.warehouses in routing_config")
 	}
 	if err := setup.cfg.Validate(); err != nil {
 		return fmt.Errorf("routing config: %w", err)

@@ -23,6 +23,7 @@ import (
 	"github.com/stockflow/stockflow/internal/api"
 	"github.com/stockflow/stockflow/internal/config"
 	"github.com/stockflow/stockflow/internal/event"
+	"github.com/stockflow/stockflow/internal/export"
 	"github.com/stockflow/stockflow/internal/kafka"
 	"github.com/stockflow/stockflow/internal/sim"
 	"github.com/stockflow/stockflow/internal/store"
@@ -214,6 +215,11 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The features export's category campaigns (embedded mode).
+	cats, err := exportCategories(s)
+	if err != nil {
+		return err
+	}
 	grace, idle := s.StockTimes()
 	proc, err := stock.New(stock.Config{
 		Kafka:           kc,
@@ -274,7 +280,8 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	}
 	defer closeApprover()
 	srv, err := api.Listen(api.Config{
-		Addr: s.HTTP, Gatherer: reg, Version: version, Approve: approve, AdminToken: s.AdminToken, ReadToken: s.ReadToken, Store: st, Route: router.WhatIf,
+		Addr: s.HTTP, Gatherer: reg, Version: version, Approve: approve, AdminToken: s.AdminToken, ReadToken: s.ReadToken, Store: st,
+		Export: export.API(st, export.APIOptions{Writer: export.WriterOptions{CreatedBy: "stockflow " + version}, Categories: cats}), Route: router.WhatIf,
 		Checks: map[string]api.Check{
 			"stock": func(context.Context) (bool, string) {
 				ok, n := proc.Ready()

@@ -76,17 +76,25 @@ const PartitionFile = "part-00000.parquet"
 // Export writes the dataset's rows of the range as Hive-partitioned
 // Parquet under opts.Out, one file per UTC day, each replaced atomically
 // (written to a temporary file in its directory, then renamed), and
-// rewrites _schema.json and README.md. Partitions of the range that have
+// rewrites _schema.json and _README.md. Partitions of the range that have
 // no rows any more are removed; partitions outside it are left alone.
 func Export(ctx context.Context, st store.Store, opts Options) (*Result, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	started := time.Now()
 	mem := opts.Allocator
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
+	return export(ctx, opts, func(ctx context.Context, fn func(arrow.RecordBatch) error) error {
+		return readRecords(ctx, st, opts.Query, mem, opts.PageRows, fn)
+	})
+}
+
+// export writes the batches of read (the query's schema: the partition
+// key first) as Export does.
+func export(ctx context.Context, opts Options, read source) (*Result, error) {
+	started := time.Now()
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("export: create output directory: %w", err)
 	}
@@ -95,7 +103,7 @@ func Export(ctx context.Context, st store.Store, opts Options) (*Result, error) 
 	pw := &partitionWriter{out: opts.Out, ds: ds, wopts: opts.Writer}
 	defer pw.abort()
 	schema := ds.ArrowSchema()
-	err := readRecords(ctx, st, opts.Query, mem, opts.PageRows, func(rec arrow.RecordBatch) error {
+	err := pipe(ctx, read, func(rec arrow.RecordBatch) error {
 		dates, ok := rec.Column(0).(*array.Date32)
 		if !ok {
 			return fmt.Errorf("export %s: partition key is %s, not date32", ds.Name, rec.Column(0).DataType())
@@ -113,7 +121,7 @@ func Export(ctx context.Context, st store.Store, opts Options) (*Result, error) 
 				return err
 			}
 			part := body.NewSlice(int64(lo), int64(hi))
-			err := pw.fw.Write(part)
+			err := pw.cur.fw.Write(part)
 			part.Release()
 			if err != nil {
 				return err
@@ -147,90 +155,158 @@ func Export(ctx context.Context, st store.Store, opts Options) (*Result, error) 
 	return res, nil
 }
 
-// partitionWriter writes the partition files one after the other.
+// partitionWriter writes the partition files one after the other. A
+// finished partition is closed (its last row group, footer, rename) in
+// the background while the next one is written; one at most.
 type partitionWriter struct {
 	out   string
 	ds    *Dataset
 	wopts WriterOptions
 
+	cur     *partitionFile
+	closing chan closedPartition // the previous partition's close, or nil
+}
+
+// partitionFile is a partition being written to its temporary file.
+type partitionFile struct {
 	date arrow.Date32
-	open bool
 	tmp  *os.File
 	buf  *bufio.Writer
 	cw   *countingWriter
 	fw   *FileWriter
 }
 
+type closedPartition struct {
+	part Partition
+	err  error
+}
+
 // switchTo makes d the current partition, finishing the previous one.
 // Rows arrive sorted by date, so a date seen before is an error.
 func (p *partitionWriter) switchTo(d arrow.Date32, res *Result) error {
-	if p.open && d == p.date {
+	if p.cur != nil && d == p.cur.date {
 		return nil
 	}
-	if p.open && d < p.date {
-		return fmt.Errorf("export %s: rows out of date order (%s after %s)", p.ds.Name, d.FormattedString(), p.date.FormattedString())
+	if p.cur != nil && d < p.cur.date {
+		return fmt.Errorf("export %s: rows out of date order (%s after %s)", p.ds.Name, d.FormattedString(), p.cur.date.FormattedString())
 	}
-	if err := p.finish(res); err != nil {
+	if err := p.wait(res); err != nil {
 		return err
 	}
+	if f := p.cur; f != nil {
+		p.cur = nil
+		done := make(chan closedPartition, 1)
+		p.closing = done
+		go func() {
+			part, err := f.finish(p.out)
+			done <- closedPartition{part: part, err: err}
+		}()
+	}
+	f, err := p.create(d)
+	if err != nil {
+		return err
+	}
+	p.cur = f
+	return nil
+}
+
+// create starts the temporary file of partition d.
+func (p *partitionWriter) create(d arrow.Date32) (*partitionFile, error) {
 	dir := filepath.Join(p.out, PartitionKey+"="+d.FormattedString())
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("export: create partition: %w", err)
+		return nil, fmt.Errorf("export: create partition: %w", err)
 	}
 	// A leading dot: readers skip it while it is being written.
 	tmp, err := os.CreateTemp(dir, "."+PartitionFile+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("export: create partition file: %w", err)
+		return nil, fmt.Errorf("export: create partition file: %w", err)
 	}
+	f := &partitionFile{date: d, tmp: tmp, cw: &countingWriter{w: tmp}}
 	if err := tmp.Chmod(0o644); err != nil {
-		_ = tmp.Close()
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("export: create partition file: %w", err)
+		f.abort()
+		return nil, fmt.Errorf("export: create partition file: %w", err)
 	}
-	p.tmp, p.date, p.open = tmp, d, true
-	p.cw = &countingWriter{w: tmp}
-	p.buf = bufio.NewWriterSize(p.cw, 1<<20)
-	if p.fw, err = NewFileWriter(p.buf, p.ds, p.wopts); err != nil {
-		return err
+	f.buf = bufio.NewWriterSize(f.cw, 1<<20)
+	if f.fw, err = NewFileWriter(f.buf, p.ds, p.wopts); err != nil {
+		f.abort()
+		return nil, err
 	}
-	return nil
+	return f, nil
 }
 
-// finish closes the current partition file and renames it into place.
-func (p *partitionWriter) finish(res *Result) error {
-	if !p.open {
+// wait waits for the previous partition's close and records it.
+func (p *partitionWriter) wait(res *Result) error {
+	if p.closing == nil {
 		return nil
 	}
-	rows := p.fw.Rows()
-	err := p.fw.Close()
-	if err == nil {
-		err = p.buf.Flush()
+	c := <-p.closing
+	p.closing = nil
+	if c.err != nil {
+		return c.err
 	}
-	if err == nil {
-		err = p.tmp.Close()
-	}
-	if err != nil {
-		p.abort()
-		return fmt.Errorf("export: write partition %s: %w", p.date.FormattedString(), err)
-	}
-	rel := filepath.Join(PartitionKey+"="+p.date.FormattedString(), PartitionFile)
-	if err := os.Rename(p.tmp.Name(), filepath.Join(p.out, rel)); err != nil {
-		p.abort()
-		return fmt.Errorf("export: replace partition: %w", err)
-	}
-	res.Partitions = append(res.Partitions, Partition{Date: p.date.FormattedString(), Path: rel, Rows: rows, Bytes: p.cw.n})
-	p.open, p.tmp = false, nil
+	res.Partitions = append(res.Partitions, c.part)
 	return nil
 }
 
-// abort drops an unfinished partition file.
-func (p *partitionWriter) abort() {
-	if p.tmp != nil {
-		_ = p.tmp.Close() // already failed; the file goes away
-		_ = os.Remove(p.tmp.Name())
-		p.tmp = nil
+// finish closes the last partitions, in order.
+func (p *partitionWriter) finish(res *Result) error {
+	if err := p.wait(res); err != nil {
+		return err
 	}
-	p.open = false
+	if f := p.cur; f != nil {
+		p.cur = nil
+		part, err := f.finish(p.out)
+		if err != nil {
+			return err
+		}
+		res.Partitions = append(res.Partitions, part)
+	}
+	return nil
+}
+
+// abort drops the unfinished partition files.
+func (p *partitionWriter) abort() {
+	if p.closing != nil {
+		<-p.closing // a failed close has removed its file
+		p.closing = nil
+	}
+	if p.cur != nil {
+		p.cur.abort()
+		p.cur = nil
+	}
+}
+
+// finish closes the file and renames it into place; on failure it
+// removes it.
+func (f *partitionFile) finish(out string) (Partition, error) {
+	name := f.date.FormattedString()
+	rows := f.fw.Rows()
+	err := f.fw.Close()
+	if err == nil {
+		err = f.buf.Flush()
+	}
+	if err == nil {
+		err = f.tmp.Close()
+	}
+	if err != nil {
+		f.abort()
+		return Partition{}, fmt.Errorf("export: write partition %s: %w", name, err)
+	}
+	rel := filepath.Join(PartitionKey+"="+name, PartitionFile)
+	if err := os.Rename(f.tmp.Name(), filepath.Join(out, rel)); err != nil {
+		f.abort()
+		return Partition{}, fmt.Errorf("export: replace partition: %w", err)
+	}
+	return Partition{Date: name, Path: rel, Rows: rows, Bytes: f.cw.n}, nil
+}
+
+// abort stops the file's encoders and removes it.
+func (f *partitionFile) abort() {
+	if f.fw != nil {
+		f.fw.abort()
+	}
+	_ = f.tmp.Close() // already failed, or closed; the file goes away
+	_ = os.Remove(f.tmp.Name())
 }
 
 type countingWriter struct {
@@ -287,8 +363,9 @@ func WriteFile(ctx context.Context, st store.Store, q Query, w io.Writer, wopts 
 	if err != nil {
 		return 0, err
 	}
+	defer fw.abort()
 	schema := q.Dataset.ArrowSchema()
-	err = readRecords(ctx, st, q, mem, 0, func(rec arrow.RecordBatch) error {
+	err = pipeRecords(ctx, st, q, mem, 0, func(rec arrow.RecordBatch) error {
 		body := array.NewRecordBatch(schema, rec.Columns()[1:], rec.NumRows())
 		defer body.Release()
 		return fw.Write(body)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"os/exec"
@@ -238,7 +239,8 @@ func checkCensored(t *testing.T, st store.Store, dir string, q export.Query, sto
 }
 
 // TestExportPython reads an export of the features with pyarrow, pandas
-// and polars (the venv of deploy/scripts/fetch-pyexport.sh): the same
+// and polars (the venv of deploy/scripts/fetch-pyexport.sh) the way a
+// data scientist would, pd.read_parquet(DIR) with no options: the same
 // row counts and sums as the engine's own query, and the hive partition
 // key seen by every reader.
 func TestExportPython(t *testing.T) {
@@ -251,8 +253,16 @@ func TestExportPython(t *testing.T) {
 	}
 	q := export.Query{Dataset: ds, From: day0, To: day0.AddDate(0, 0, 9)}
 	out := t.TempDir()
+	// The README.md an export used to write beside the partitions (pandas
+	// fails on it): the export removes it.
+	if err := os.WriteFile(filepath.Join(out, "README.md"), []byte("# stockflow export: features\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := export.Export(t.Context(), st, export.Options{Query: q, Out: out}); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "README.md")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the old README.md is still there: %v", err)
 	}
 	want := engineFigures(t, st, q, "count(), sum(units_sold), sum(revenue), sum(on_hand), countIf(censored), countIf(campaign)")
 	cmd := exec.CommandContext(t.Context(), py, filepath.Join("testdata", "readback.py"), out, "units_sold,revenue,on_hand", "censored,campaign")
@@ -306,4 +316,51 @@ func pythonExport(t *testing.T) string {
 		t.Fatalf("this test needs Python 3.11+ with pyarrow, pandas and polars (deploy/scripts/fetch-pyexport.sh failed: %v)", err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// TestExportCancelled stops an export in the middle: it fails with the
+// context's error, leaves no temporary partition file behind, and
+// releases every Arrow buffer (the reader, the encoders and the
+// partition being closed in the background all stop).
+func TestExportCancelled(t *testing.T) {
+	st := storetest.Migrated(t, openStore)
+	seed(t, st)
+	ds, err := export.Lookup("sales")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []string{"stream", "paged"} {
+		t.Run(mode, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			src := st
+			if mode == "paged" {
+				src = paged{st}
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			out := t.TempDir()
+			q := export.Query{Dataset: ds, From: day0, To: day0.AddDate(0, 0, 9)}
+			_, err := export.Export(ctx, src, export.Options{Query: q, Out: out, Allocator: mem, PageRows: 1,
+				Writer: export.WriterOptions{RowGroupRows: 2}, Progress: func(rows int64, _ int) {
+					if rows >= 3 {
+						cancel()
+					}
+				}})
+			if mode == "paged" && !errors.Is(err, context.Canceled) {
+				t.Fatalf("got %v, want context.Canceled", err)
+			}
+			if err == nil {
+				return // the stream was read whole before the cancellation was seen
+			}
+			if err := filepath.WalkDir(out, func(path string, d fs.DirEntry, err error) error {
+				if err == nil && strings.Contains(d.Name(), ".tmp-") {
+					t.Errorf("temporary file left: %s", path)
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }

@@ -1,16 +1,26 @@
 package export
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 )
 
-// SchemaFile and ReadmeFile are written beside the partitions.
+// SchemaFile and ReadmeFile are written beside the partitions. Their
+// names start with an underscore, which Parquet dataset readers (pyarrow,
+// pandas, Spark) skip, so the directory reads with no options.
 const (
 	SchemaFile = "_schema.json"
-	ReadmeFile = "README.md"
+	ReadmeFile = "_README.md"
 )
+
+// oldReadmeFile is where exports before ReadmeFile wrote the README; it
+// made pd.read_parquet(DIR) fail, so an export removes it.
+const oldReadmeFile = "README.md"
 
 // ColumnInfo is a column as _schema.json describes it.
 type ColumnInfo struct {
@@ -97,8 +107,31 @@ func writeMetadata(opts Options, res *Result) error {
 	if err := writeAtomic(filepath.Join(opts.Out, ReadmeFile), []byte(Readme(doc))); err != nil {
 		return fmt.Errorf("export: write %s: %w", ReadmeFile, err)
 	}
+	return removeOldReadme(opts.Out)
+}
+
+// removeOldReadme removes the README.md an earlier export wrote (its
+// first line is Readme's title), and leaves any other README.md alone.
+func removeOldReadme(out string) error {
+	path := filepath.Join(out, oldReadmeFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("export: read %s: %w", oldReadmeFile, err)
+	}
+	if !bytes.HasPrefix(b, []byte(readmeTitle)) {
+		return nil
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("export: remove the old %s: %w", oldReadmeFile, err)
+	}
 	return nil
 }
+
+// readmeTitle starts every README an export writes.
+const readmeTitle = "# stockflow export: "
 
 func nonNil(s []string) []string {
 	if s == nil {
@@ -107,10 +140,10 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// Readme renders the README.md of an export directory from its schema.
+// Readme renders the _README.md of an export directory from its schema.
 func Readme(doc SchemaDoc) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# stockflow export: %s\n\n%s\n\n", doc.Dataset, doc.Description)
+	fmt.Fprintf(&b, "%s%s\n\n%s\n\n", readmeTitle, doc.Dataset, doc.Description)
 	fmt.Fprintf(&b, "Parquet files (zstd, dictionary-encoded low-cardinality columns, column statistics), "+
 		"Hive-partitioned by UTC day: `%s`. The partition key `%s` is in the directory name only. "+
 		"Rows inside a file are sorted by %s. All times are UTC.\n\n",
@@ -118,8 +151,11 @@ func Readme(doc SchemaDoc) string {
 	if le := doc.LastExport; le != nil {
 		fmt.Fprintf(&b, "Last export: %v to %v (inclusive), %v rows in %v partitions.\n\n", le["from"], le["to"], le["rows"], le["partitions"])
 	}
-	b.WriteString("## Reading it\n\n```python\nimport pyarrow.dataset as ds\nt = ds.dataset(\"DIR\", format=\"parquet\", partitioning=\"hive\", ignore_prefixes=[\".\", \"_\", \"README\"]).to_table()\n\n")
-	b.WriteString("import pandas as pd\ndf = pd.read_parquet(\"DIR\", ignore_prefixes=[\".\", \"_\", \"README\"])\n\nimport polars as pl\ndf = pl.read_parquet(\"DIR/**/*.parquet\", hive_partitioning=True)\n```\n\n")
+	b.WriteString("## Reading it\n\nReaders skip the files that start with `_` or `.` (this one, `" + SchemaFile + "`, partitions being written), " +
+		"so the directory reads as it is:\n\n")
+	b.WriteString("```python\nimport pandas as pd\ndf = pd.read_parquet(\"DIR\")\n\n" +
+		"import pyarrow.dataset as ds\nt = ds.dataset(\"DIR\", format=\"parquet\", partitioning=\"hive\").to_table()\n\n" +
+		"import polars as pl\ndf = pl.read_parquet(\"DIR/**/*.parquet\", hive_partitioning=True)\n```\n\n")
 	b.WriteString("ClickHouse: `SELECT * FROM file('DIR/date=*/*.parquet', Parquet)`.\n\n")
 	b.WriteString("## Columns\n\n| column | type | nullable | unit | time zone | description |\n| --- | --- | --- | --- | --- | --- |\n")
 	for _, c := range doc.Columns {

@@ -7,7 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"unsafe"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -149,20 +149,34 @@ func fieldString(f arrow.Field) string {
 }
 
 // FileWriter encodes record batches of one dataset into one Parquet file.
-// It buffers one row group at most.
+//
+// Each column has an encoder goroutine of its own (Workers of them run at
+// once) that turns Arrow values into Parquet pages as batches arrive:
+// Write hands a batch to every encoder and returns, so the caller reads
+// the next batch while this one is encoded, and a slow column holds back
+// the others only at the end of a row group, where every column must be
+// complete. A batch is retained until each column has encoded it; the
+// encoders' queues are short, so memory stays bounded by a few batches
+// and one row group of encoded pages.
 type FileWriter struct {
 	ds      *Dataset
 	schema  *arrow.Schema
 	opts    WriterOptions
 	pw      *parquet.GenericWriter[any]
-	cols    []*parquet.ColumnWriter
-	vals    [][]parquet.Value
+	enc     []*columnEncoder
+	sem     chan struct{} // Workers tokens: columns encoding at once
+	failed  atomic.Bool   // an encoder has failed; the next Write reports it
 	inGroup int64
 	rows    int64
 	closed  bool
 }
 
-// NewFileWriter starts a Parquet file of dataset ds on out.
+// encoderQueue is the number of batch slices an encoder holds before
+// Write blocks.
+const encoderQueue = 4
+
+// NewFileWriter starts a Parquet file of dataset ds on out. The caller
+// must Close it, also after an error, to stop its encoders.
 func NewFileWriter(out io.Writer, ds *Dataset, opts WriterOptions) (*FileWriter, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -184,11 +198,20 @@ func NewFileWriter(out io.Writer, ds *Dataset, opts WriterOptions) (*FileWriter,
 		return nil, fmt.Errorf("parquet writer config: %w", err)
 	}
 	pw := parquet.NewGenericWriter[any](out, cfg)
-	w := &FileWriter{ds: ds, schema: ds.ArrowSchema(), opts: opts, pw: pw, cols: pw.ColumnWriters()}
-	if len(w.cols) != len(ds.Columns) {
-		return nil, fmt.Errorf("export %s: parquet schema has %d columns, want %d", ds.Name, len(w.cols), len(ds.Columns))
+	cws := pw.ColumnWriters()
+	if len(cws) != len(ds.Columns) {
+		return nil, fmt.Errorf("export %s: parquet schema has %d columns, want %d", ds.Name, len(cws), len(ds.Columns))
 	}
-	w.vals = make([][]parquet.Value, len(ds.Columns))
+	w := &FileWriter{ds: ds, schema: ds.ArrowSchema(), opts: opts, pw: pw, sem: make(chan struct{}, opts.Workers)}
+	for i, c := range ds.Columns {
+		e := &columnEncoder{dataset: ds.Name, col: c, index: i, cw: cws[i], sem: w.sem, failed: &w.failed,
+			jobs: make(chan encodeJob, encoderQueue), done: make(chan struct{})}
+		if c.Nullable {
+			e.def = 1
+		}
+		w.enc = append(w.enc, e)
+		go e.run()
+	}
 	return w, nil
 }
 
@@ -196,7 +219,8 @@ func NewFileWriter(out io.Writer, ds *Dataset, opts WriterOptions) (*FileWriter,
 func (w *FileWriter) Rows() int64 { return w.rows }
 
 // Write appends the rows of rec, which must have the dataset's Arrow
-// schema (Dataset.ArrowSchema). It does not retain rec.
+// schema (Dataset.ArrowSchema). It retains rec until its rows are
+// encoded, which may be after Write returns.
 func (w *FileWriter) Write(rec arrow.RecordBatch) error {
 	if w.closed {
 		return errors.New("export: write to a closed parquet file")
@@ -204,16 +228,23 @@ func (w *FileWriter) Write(rec arrow.RecordBatch) error {
 	if err := checkSchema(w.ds.Name, w.schema, rec.Schema()); err != nil {
 		return err
 	}
+	if w.failed.Load() {
+		return w.barrier(false)
+	}
 	n := rec.NumRows()
 	for off := int64(0); off < n; {
 		take := min(n-off, w.opts.RowGroupRows-w.inGroup)
-		if err := w.writeColumns(rec, off, off+take); err != nil {
-			return err
+		for i, e := range w.enc {
+			rec.Retain()
+			e.jobs <- encodeJob{arr: rec.Column(i), rec: rec, lo: int(off), hi: int(off + take)}
 		}
 		off += take
 		w.inGroup += take
 		w.rows += take
 		if w.inGroup >= w.opts.RowGroupRows {
+			if err := w.barrier(true); err != nil {
+				return err
+			}
 			if err := w.pw.Flush(); err != nil {
 				return fmt.Errorf("write parquet row group: %w", err)
 			}
@@ -223,94 +254,181 @@ func (w *FileWriter) Write(rec arrow.RecordBatch) error {
 	return nil
 }
 
-// writeColumns encodes rows [lo, hi) of every column, several columns at
-// once (each ColumnWriter is independent until the row group is flushed).
-func (w *FileWriter) writeColumns(rec arrow.RecordBatch, lo, hi int64) error {
-	ncol := len(w.cols)
-	errs := make([]error, ncol)
-	next := make(chan int, ncol)
-	for i := range ncol {
-		next <- i
-	}
-	close(next)
+// barrier waits until every encoder has encoded what it was given and,
+// with flush, has written its last page, and returns their errors.
+func (w *FileWriter) barrier(flush bool) error {
 	var wg sync.WaitGroup
-	for range min(w.opts.Workers, ncol) {
-		wg.Go(func() {
-			for i := range next {
-				errs[i] = w.writeColumn(i, rec.Column(i), int(lo), int(hi))
-			}
-		})
+	wg.Add(len(w.enc))
+	for _, e := range w.enc {
+		e.jobs <- encodeJob{sync: &wg, flush: flush}
 	}
 	wg.Wait()
+	errs := make([]error, len(w.enc))
+	for i, e := range w.enc {
+		errs[i] = e.err
+	}
 	return errors.Join(errs...)
 }
 
-// writeColumn converts rows [lo, hi) of arr to Parquet values and writes
-// them to column i. Strings are referenced, not copied: the column buffer
-// copies them before the call returns.
-func (w *FileWriter) writeColumn(i int, arr arrow.Array, lo, hi int) error {
-	c := w.ds.Columns[i]
-	vals := w.vals[i]
-	if cap(vals) < hi-lo {
-		vals = make([]parquet.Value, hi-lo)
+// stop ends the encoders; the batches they hold are released.
+func (w *FileWriter) stop() {
+	for _, e := range w.enc {
+		close(e.jobs)
 	}
-	vals = vals[:hi-lo]
-	w.vals[i] = vals
-	var def int
-	if c.Nullable {
-		def = 1
+	for _, e := range w.enc {
+		<-e.done
 	}
-	switch a := arr.(type) {
-	case *array.String:
-		for j := lo; j < hi; j++ {
-			s := a.Value(j)
-			vals[j-lo] = parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(s), len(s))).Level(0, def, i)
-		}
-	case *array.Int64:
-		for j, x := range a.Int64Values()[lo:hi] {
-			vals[j] = parquet.Int64Value(x).Level(0, def, i)
-		}
-	case *array.Float64:
-		for j, x := range a.Float64Values()[lo:hi] {
-			vals[j] = parquet.DoubleValue(x).Level(0, def, i)
-		}
-	case *array.Boolean:
-		for j := lo; j < hi; j++ {
-			vals[j-lo] = parquet.BooleanValue(a.Value(j)).Level(0, def, i)
-		}
-	case *array.Timestamp:
-		for j, x := range a.TimestampValues()[lo:hi] {
-			vals[j] = parquet.Int64Value(int64(x)).Level(0, def, i)
-		}
-	case *array.Date32:
-		for j, x := range a.Date32Values()[lo:hi] {
-			vals[j] = parquet.Int32Value(int32(x)).Level(0, def, i)
-		}
-	default:
-		return fmt.Errorf("export %s: column %s: unsupported arrow array %T", w.ds.Name, c.Name, arr)
+}
+
+// abort stops the encoders without finishing the file.
+func (w *FileWriter) abort() {
+	if !w.closed {
+		w.closed = true
+		w.stop()
 	}
-	if arr.NullN() > 0 {
-		for j := lo; j < hi; j++ {
-			if arr.IsNull(j) {
-				vals[j-lo] = parquet.NullValue().Level(0, 0, i)
-			}
-		}
-	}
-	if _, err := w.cols[i].WriteRowValues(vals); err != nil {
-		return fmt.Errorf("write parquet column %s: %w", c.Name, err)
-	}
-	return nil
 }
 
 // Close flushes the last row group and writes the footer; it does not
-// close the underlying writer. Close is idempotent.
+// close the underlying writer. After a failed Write it only stops the
+// encoders. Close is idempotent.
 func (w *FileWriter) Close() error {
 	if w.closed {
 		return nil
 	}
 	w.closed = true
+	err := w.barrier(true)
+	w.stop()
+	if err != nil {
+		return err
+	}
 	if err := w.pw.Close(); err != nil {
 		return fmt.Errorf("close parquet file: %w", err)
+	}
+	return nil
+}
+
+// encodeJob is rows [lo, hi) of arr (a column of rec) to encode, or, with
+// sync set, a barrier.
+type encodeJob struct {
+	arr    arrow.Array
+	rec    arrow.RecordBatch
+	lo, hi int
+	sync   *sync.WaitGroup
+	flush  bool
+}
+
+// columnEncoder encodes one column. Its fields other than jobs are its
+// goroutine's; err is read by the writer after a barrier.
+type columnEncoder struct {
+	dataset string
+	col     Column
+	index   int
+	def     int // the column's max definition level: 1 when nullable
+	cw      *parquet.ColumnWriter
+	jobs    chan encodeJob
+	done    chan struct{}
+	sem     chan struct{}
+	failed  *atomic.Bool
+	vals    []parquet.Value
+	err     error
+}
+
+// encodeChunk is the number of values converted at once.
+const encodeChunk = 4096
+
+func (e *columnEncoder) run() {
+	defer close(e.done)
+	for j := range e.jobs {
+		if j.rec != nil {
+			if e.err == nil {
+				e.sem <- struct{}{}
+				e.err = e.encode(j.arr, j.lo, j.hi)
+				<-e.sem
+			}
+			j.rec.Release()
+		}
+		if j.sync != nil {
+			if j.flush && e.err == nil {
+				e.sem <- struct{}{}
+				if err := e.cw.Flush(); err != nil {
+					e.err = fmt.Errorf("write parquet column %s: %w", e.col.Name, err)
+				}
+				<-e.sem
+			}
+			j.sync.Done()
+		}
+		if e.err != nil {
+			e.failed.Store(true)
+		}
+	}
+}
+
+// encode converts rows [lo, hi) of arr to Parquet values and writes them
+// to the column, a chunk at a time. Strings are referenced, not copied:
+// the column buffer copies them before WriteRowValues returns.
+func (e *columnEncoder) encode(arr arrow.Array, lo, hi int) error {
+	if e.vals == nil {
+		e.vals = make([]parquet.Value, encodeChunk)
+	}
+	for ; lo < hi; lo += encodeChunk {
+		n := min(hi-lo, encodeChunk)
+		vals := e.vals[:n]
+		if err := e.convert(vals, arr, lo); err != nil {
+			return err
+		}
+		if _, err := e.cw.WriteRowValues(vals); err != nil {
+			return fmt.Errorf("write parquet column %s: %w", e.col.Name, err)
+		}
+	}
+	return nil
+}
+
+// convert fills vals with rows [lo, lo+len(vals)) of arr. Values of
+// required columns need no levels; those of nullable ones carry their
+// definition level, 0 for a null.
+func (e *columnEncoder) convert(vals []parquet.Value, arr arrow.Array, lo int) error {
+	n := len(vals)
+	switch a := arr.(type) {
+	case *array.String:
+		offs := a.ValueOffsets()[lo : lo+n+1]
+		data := a.ValueBytes()
+		base := a.ValueOffsets()[0]
+		for j := range vals {
+			vals[j] = parquet.ByteArrayValue(data[offs[j]-base : offs[j+1]-base : offs[j+1]-base])
+		}
+	case *array.Int64:
+		for j, x := range a.Int64Values()[lo : lo+n] {
+			vals[j] = parquet.Int64Value(x)
+		}
+	case *array.Float64:
+		for j, x := range a.Float64Values()[lo : lo+n] {
+			vals[j] = parquet.DoubleValue(x)
+		}
+	case *array.Boolean:
+		for j := range vals {
+			vals[j] = parquet.BooleanValue(a.Value(lo + j))
+		}
+	case *array.Timestamp:
+		for j, x := range a.TimestampValues()[lo : lo+n] {
+			vals[j] = parquet.Int64Value(int64(x))
+		}
+	case *array.Date32:
+		for j, x := range a.Date32Values()[lo : lo+n] {
+			vals[j] = parquet.Int32Value(int32(x))
+		}
+	default:
+		return fmt.Errorf("export %s: column %s: unsupported arrow array %T", e.dataset, e.col.Name, arr)
+	}
+	if e.def == 0 {
+		return nil
+	}
+	nulls := arr.NullN() > 0
+	for j := range vals {
+		if nulls && arr.IsNull(lo+j) {
+			vals[j] = parquet.NullValue().Level(0, 0, e.index)
+		} else {
+			vals[j] = vals[j].Level(0, e.def, e.index)
+		}
 	}
 	return nil
 }

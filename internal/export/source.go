@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/stockflow/stockflow/internal/store"
@@ -18,8 +16,8 @@ import (
 
 // Streamer is a store that streams a query's output in a ClickHouse
 // output format, chunk by chunk (embedded.Store does). Export reads such a
-// store as one ArrowStream, in bounded memory; other stores are read in
-// pages of PageRows rows, one day at a time.
+// store as one stream in the Native format, in bounded memory; other
+// stores are read in pages of PageRows rows, one day at a time.
 type Streamer interface {
 	QueryStream(ctx context.Context, query, format string, fn func(chunk []byte) error, params ...store.Param) error
 }
@@ -112,81 +110,77 @@ func readRecords(ctx context.Context, st store.Store, q Query, mem memory.Alloca
 	return pageRecords(ctx, st, text, q, mem, pageRows, fn)
 }
 
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
+// readAhead is the number of record batches the reader may decode ahead
+// of the writer.
+const readAhead = 4
+
+// pipeRecords is readRecords with the reading and fn in two goroutines
+// (see pipe).
+func pipeRecords(ctx context.Context, st store.Store, q Query, mem memory.Allocator, pageRows int, fn func(arrow.RecordBatch) error) error {
+	return pipe(ctx, func(ctx context.Context, fn func(arrow.RecordBatch) error) error {
+		return readRecords(ctx, st, q, mem, pageRows, fn)
+	}, fn)
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
+// source calls fn with record batches, in order, each valid during the
+// call only.
+type source func(ctx context.Context, fn func(arrow.RecordBatch) error) error
 
-// streamRecords reads the whole range as one ArrowStream: the engine
-// writes chunks into a pipe while the IPC reader decodes them into
-// record batches, so at most a chunk and a batch are held at once.
-func streamRecords(ctx context.Context, s Streamer, text string, q Query, mem memory.Allocator, fn func(arrow.RecordBatch) error) error {
+// pipe runs read and fn in two goroutines: read (the store's query and
+// the Arrow decoding) runs ahead of fn by up to readAhead batches, so
+// reading and encoding overlap in bounded memory. fn gets each batch in
+// order and must retain it to keep it past the call. An error of either
+// side stops both.
+func pipe(ctx context.Context, read source, fn func(arrow.RecordBatch) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pr, pw := io.Pipe()
-	errc := make(chan error, 1)
+	batches := make(chan arrow.RecordBatch, readAhead)
+	readErr := make(chan error, 1)
 	go func() {
-		err := s.QueryStream(ctx, text, "ArrowStream", func(chunk []byte) error {
-			_, err := pw.Write(chunk)
-			return err
-		}, q.params(q.From, q.To)...)
-		pw.CloseWithError(err) // nil: the reader sees io.EOF
-		errc <- err
+		defer close(batches)
+		readErr <- read(ctx, func(rec arrow.RecordBatch) error {
+			rec.Retain()
+			select {
+			case batches <- rec:
+				return nil
+			case <-ctx.Done():
+				rec.Release()
+				return ctx.Err()
+			}
+		})
 	}()
-	err := decodeStream(&countingReader{r: pr}, q, mem, fn)
-	pr.CloseWithError(errStopped) // unblocks the engine if we stopped early
-	qerr := <-errc
-	if qerr != nil && !errors.Is(qerr, errStopped) {
-		return fmt.Errorf("export %s: query: %w", q.Dataset.Name, qerr)
+	var err error
+	for rec := range batches {
+		if err == nil {
+			if err = fn(rec); err != nil {
+				cancel() // stop the reader; drain what it sent
+			}
+		}
+		rec.Release()
+	}
+	if rerr := <-readErr; err == nil {
+		err = rerr
 	}
 	return err
 }
 
-var errStopped = errors.New("export stopped reading")
-
-// decodeStream decodes the engine's ArrowStream output. The engine may
-// write a stream per block (schema, batches, end-of-stream marker), one
-// after the other: a new stream starts wherever the last one ended, until
-// the bytes run out.
-func decodeStream(cr *countingReader, q Query, mem memory.Allocator, fn func(arrow.RecordBatch) error) error {
-	want := q.Dataset.queryArrowSchema()
-	for {
-		before := cr.n
-		rdr, err := ipc.NewReader(cr, ipc.WithAllocator(mem))
-		if err != nil {
-			if cr.n == before && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
-				return nil // no more streams
-			}
-			return fmt.Errorf("export %s: read arrow stream: %w", q.Dataset.Name, err)
-		}
-		err = decodeOne(rdr, q.Dataset.Name, want, fn)
-		rdr.Release()
-		if err != nil {
-			return err
-		}
+// streamRecords reads the whole range as one stream of the engine's
+// Native format, decoded into record batches as the chunks arrive: at
+// most a chunk and a batch are held at once.
+func streamRecords(ctx context.Context, s Streamer, text string, q Query, mem memory.Allocator, fn func(arrow.RecordBatch) error) error {
+	d := &nativeDecoder{dataset: q.Dataset.Name, schema: q.Dataset.queryArrowSchema(), mem: mem, fn: fn}
+	var decodeErr error
+	err := s.QueryStream(ctx, text, "Native", func(chunk []byte) error {
+		decodeErr = d.write(chunk)
+		return decodeErr
+	}, q.params(q.From, q.To)...)
+	switch {
+	case decodeErr != nil:
+		return decodeErr
+	case err != nil:
+		return fmt.Errorf("export %s: query: %w", q.Dataset.Name, err)
 	}
-}
-
-func decodeOne(rdr *ipc.Reader, name string, want *arrow.Schema, fn func(arrow.RecordBatch) error) error {
-	if err := checkSchema(name, want, rdr.Schema()); err != nil {
-		return err
-	}
-	for rdr.Next() {
-		if err := fn(rdr.RecordBatch()); err != nil {
-			return err
-		}
-	}
-	if err := rdr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("export %s: read arrow stream: %w", name, err)
-	}
-	return nil
+	return d.close()
 }
 
 // pageQuery wraps a named query into pages; the text is fixed, the

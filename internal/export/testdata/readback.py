@@ -1,5 +1,5 @@
-"""Read a stockflow export directory with pyarrow, pandas and polars and
-print, per reader, the row count, the sums of the given numeric columns and
+"""Read a stockflow export directory with pyarrow, pandas and polars, as a
+data scientist would (pd.read_parquet(DIR), no options), and print, per reader, the row count, the sums of the given numeric columns and
 the count of true values of the given boolean columns, as one JSON object.
 
 usage: readback.py DIR SUM_COLUMNS BOOL_COLUMNS
@@ -15,13 +15,13 @@ import pyarrow.dataset as ds
 def main():
     root, sums, flags = sys.argv[1], sys.argv[2].split(","), [c for c in sys.argv[3].split(",") if c]
     out = {}
-    # README.md sits beside the partitions: skip it like _schema.json.
-    skip = [".", "_", "README"]
-    t = ds.dataset(root, format="parquet", partitioning="hive", ignore_prefixes=skip).to_table()
+    # No options beyond the format: _README.md and _schema.json beside the
+    # partitions must be skipped by the readers' defaults.
+    t = ds.dataset(root, format="parquet", partitioning="hive").to_table()
     out["pyarrow"] = {"rows": t.num_rows, "sums": {c: float(t.column(c).to_pandas().sum()) for c in sums},
                       "true": {c: int(t.column(c).to_pandas().sum()) for c in flags},
                       "partition_key": "date" in t.schema.names}
-    df = pd.read_parquet(root, ignore_prefixes=skip)
+    df = pd.read_parquet(root)
     out["pandas"] = {"rows": len(df), "sums": {c: float(df[c].sum()) for c in sums},
                      "true": {c: int(df[c].sum()) for c in flags}, "partition_key": "date" in df.columns}
     pf = pl.read_parquet(root + "/**/*.parquet", hive_partitioning=True)
