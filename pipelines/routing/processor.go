@@ -47,6 +47,10 @@ type ProcessorConfig struct {
 	DoneTTL time.Duration
 	// MaxPollRecords bounds one transaction's records; default 10000.
 	MaxPollRecords int
+	// CatchUpWait bounds how long a transaction waits for the view to read
+	// the stock changelog up to its committed end before deciding; default
+	// 2 s.
+	CatchUpWait time.Duration
 }
 
 // Validate reports the first problem with c.
@@ -57,8 +61,8 @@ func (c ProcessorConfig) Validate() error {
 	if err := c.Router.Validate(); err != nil {
 		return fmt.Errorf("routing: %w", err)
 	}
-	if c.MaxAttempts < 0 || c.DoneTTL < 0 || c.MaxPollRecords < 0 {
-		return errors.New("routing: negative attempts, TTL or poll size")
+	if c.MaxAttempts < 0 || c.DoneTTL < 0 || c.MaxPollRecords < 0 || c.CatchUpWait < 0 {
+		return errors.New("routing: negative attempts, TTL, poll size or catch-up wait")
 	}
 	for sku, it := range c.Items {
 		if bad(it.UnitKg) || bad(it.ShortageCost) {
@@ -83,6 +87,9 @@ func (c *ProcessorConfig) defaults() {
 	}
 	if c.MaxPollRecords == 0 {
 		c.MaxPollRecords = 10000
+	}
+	if c.CatchUpWait == 0 {
+		c.CatchUpWait = 2 * time.Second
 	}
 }
 
@@ -116,6 +123,9 @@ type Stats struct {
 	Restoring  int    `json:"partitions_restoring"`
 	Partitions int    `json:"partitions"`
 	ViewReady  bool   `json:"view_ready"`
+	// Stale counts the transactions that decided before the view caught
+	// up (ProcessorConfig.CatchUpWait).
+	Stale uint64 `json:"stale_view_transactions"`
 }
 
 // Metrics are the pipeline's Prometheus metrics.
@@ -125,6 +135,7 @@ type Metrics struct {
 	Reserve   *prometheus.CounterVec // reservation results by status
 	Latency   prometheus.Histogram
 	Pending   prometheus.Gauge
+	Stale     prometheus.Counter // transactions decided before the view caught up
 	Commits   prometheus.Counter
 	Aborts    prometheus.Counter
 }
@@ -143,13 +154,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
 		Pending: prometheus.NewGauge(prometheus.GaugeOpts{Name: "stockflow_routing_orders_pending",
 			Help: "Orders awaiting their reservations' results."}),
+		Stale: prometheus.NewCounter(prometheus.CounterOpts{Name: "stockflow_routing_stale_view_total",
+			Help: "Transactions that decided before the view had read the stock changelog to its end (CatchUpWait passed)."}),
 		Commits: prometheus.NewCounter(prometheus.CounterOpts{Name: "stockflow_routing_transactions_committed_total",
 			Help: "Transactions committed."}),
 		Aborts: prometheus.NewCounter(prometheus.CounterOpts{Name: "stockflow_routing_transactions_aborted_total",
 			Help: "Transactions aborted (state restored from the changelog)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Decisions, m.Attempts, m.Reserve, m.Latency, m.Pending, m.Commits, m.Aborts)
+		reg.MustRegister(m.Decisions, m.Attempts, m.Reserve, m.Latency, m.Pending, m.Stale, m.Commits, m.Aborts)
 	}
 	return m
 }
@@ -209,9 +222,9 @@ type Processor struct {
 	nparts    atomic.Int32 // input partitions held (restored)
 	viewReady atomic.Bool
 
-	orders, dups, final, attempts, reroutes, reserved, rejected, unmatched, commits, aborts atomic.Uint64
-	pendingN                                                                                atomic.Int64
-	closeOnce                                                                               sync.Once
+	orders, dups, final, attempts, reroutes, reserved, rejected, unmatched, commits, aborts, stale atomic.Uint64
+	pendingN                                                                                       atomic.Int64
+	closeOnce                                                                                      sync.Once
 }
 
 // NewProcessor creates the processor and its Kafka session.
@@ -325,7 +338,7 @@ func (p *Processor) Stats() Stats {
 		Reroutes: p.reroutes.Load(), Reserved: p.reserved.Load(), Rejected: p.rejected.Load(),
 		Unmatched: p.unmatched.Load(), Pending: int(p.pendingN.Load()), Commits: p.commits.Load(),
 		Aborts: p.aborts.Load(), Restoring: p.pending.Count(), ViewReady: p.viewReady.Load(),
-		Partitions: int(p.nparts.Load()),
+		Partitions: int(p.nparts.Load()), Stale: p.stale.Load(),
 	}
 }
 
@@ -589,8 +602,19 @@ func (p *Processor) work(t *txn, fetches kgo.Fetches) error {
 		p.resParts.Store(int32(len(d.Partitions)))
 	}
 	// Every stock change committed before these orders were accepted is
-	// in the view before they are decided.
-	if err := p.catchUp(t.ctx, kafka.TopicStockChangelog); err != nil {
+	// in the view before they are decided — within CatchUpWait: while the
+	// stock pipeline works through a backlog its changelog's end moves
+	// ahead, and waiting for it without bound would stall routing (a stale
+	// view costs refused reservations and re-routes, never an oversell).
+	cctx, cancel := context.WithTimeout(t.ctx, p.cfg.CatchUpWait)
+	err := p.catchUp(cctx, kafka.TopicStockChangelog)
+	cancel()
+	switch {
+	case err == nil:
+	case t.ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
+		p.stale.Add(1)
+		p.metrics.Stale.Inc()
+	default:
 		return fmt.Errorf("%w: %w", err, errTransient)
 	}
 	var results []*kgo.Record
