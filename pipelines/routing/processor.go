@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -839,6 +840,8 @@ func (p *Processor) decide(t *txn) {
 		}
 		groups[i].reqs = append(groups[i].reqs, q)
 	}
+	// Day by day: a new day refreshes every key's demand window.
+	slices.SortStableFunc(groups, func(a, b *group) int { return strings.Compare(a.day, b.day) })
 	for _, g := range groups {
 		for len(g.reqs) > 0 {
 			n := min(len(g.reqs), p.cfg.Router.Batch.MaxOrders)
@@ -940,7 +943,12 @@ func (p *Processor) end(ctx context.Context, t *txn, fail error) error {
 		p.log.Warn("produce failed; aborting transaction", "err", err)
 		try = kgo.TryAbort
 	}
-	committed, err := p.sess.End(ctx, try)
+	// The transaction's own context may have run out (that is often why
+	// it is being aborted): ending it gets a fresh one, or the session
+	// would stay in the transaction and the next Begin would fail.
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	committed, err := p.sess.End(ectx, try)
+	cancel()
 	p.mu.Lock()
 	if committed {
 		p.commits.Add(1)

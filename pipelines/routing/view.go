@@ -29,6 +29,9 @@ var ViewTopics = []string{kafka.TopicStockChangelog, kafka.TopicForecasts, kafka
 // reservation is normally seen within a transaction or two.
 const flightTTL = 2 * time.Minute
 
+// viewChunk is how many records the view applies under one lock.
+const viewChunk = 256
+
 // whKey is a (SKU, warehouse).
 type whKey struct {
 	sku event.SKU
@@ -115,8 +118,24 @@ func (v *view) run(ctx context.Context) error {
 		fetches.EachError(func(t string, p int32, err error) {
 			v.log.Warn("routing view: fetch error", "topic", t, "partition", p, "err", err)
 		})
+		// In chunks, so that the processor, which takes the lock for every
+		// decision, never waits for a whole poll to be applied.
+		var chunk []*kgo.Record
+		flush := func() {
+			v.mu.Lock()
+			for _, r := range chunk {
+				v.apply(r)
+			}
+			v.mu.Unlock()
+			chunk = chunk[:0]
+		}
+		fetches.EachRecord(func(r *kgo.Record) {
+			if chunk = append(chunk, r); len(chunk) == viewChunk {
+				flush()
+			}
+		})
+		flush()
 		v.mu.Lock()
-		fetches.EachRecord(v.apply)
 		close(v.changed)
 		v.changed = make(chan struct{})
 		v.mu.Unlock()
