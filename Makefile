@@ -13,7 +13,7 @@ FUZZTIME ?= 2000000x
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BIN      := bin/stockflow
 
-.PHONY: help run build test test-unit test-integration lint vet fmt fuzz fetch tools \
+.PHONY: help run build test test-unit test-integration test-scaleout lint vet fmt fuzz fetch tools \
 	kafka-start kafka-stop docker clean compare-statsforecast
 
 help: ## list the targets
@@ -37,6 +37,13 @@ test-integration: ## integration tests against a real Apache Kafka broker starte
 	eval "$$($(SCRIPTS)/kafka-start.sh)"; \
 	STOCKFLOW_CHDB_LIB="$$libchdb" STOCKFLOW_KAFKA_BROKERS="$$KAFKA_BROKERS" \
 	  go test -tags integration -run Integration -count=1 ./...
+
+test-scaleout: ## three `process` instances on a real Kafka broker with 12 partitions (not in make test yet; see cmd/stockflow/scaleout_integration_test.go)
+	@libchdb="$$($(SCRIPTS)/fetch-chdb.sh)"; \
+	trap '$(SCRIPTS)/kafka-stop.sh' EXIT; \
+	eval "$$($(SCRIPTS)/kafka-start.sh)"; \
+	STOCKFLOW_CHDB_LIB="$$libchdb" STOCKFLOW_KAFKA_BROKERS="$$KAFKA_BROKERS" \
+	  go test -tags 'integration scaleout' -run ScaleOut -count=1 -v -timeout 30m ./cmd/stockflow
 
 lint: ## golangci-lint (pinned, installed into the cache by `make tools`)
 	lint="$$($(SCRIPTS)/fetch-tools.sh)"; "$$lint" run ./...

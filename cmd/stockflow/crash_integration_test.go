@@ -190,22 +190,10 @@ func runCrash(t *testing.T, cfg crashConfig) {
 		whs = append(whs, w.ID)
 		names = append(names, string(w.ID))
 	}
-	// Routing needs the warehouses' locations; the children's stores
-	// have no registry, so they come in a routing config file.
-	routingFile := filepath.Join(dir, "routing.json")
-	rsetup, err := runRoutingSetup(config.Defaults(), simulator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rb, err := json.Marshal(map[string]any{"config": rsetup.cfg, "items": rsetup.items})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(routingFile, rb, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	h.env = []string{
-		"STOCKFLOW_ROUTING_CONFIG=" + routingFile,
+		// Routing needs the warehouses' locations; the children's stores
+		// have no registry, so they come in a routing config file.
+		"STOCKFLOW_ROUTING_CONFIG=" + writeRoutingConfig(t, dir, simulator),
 		"STOCKFLOW_WAREHOUSES=" + strings.Join(names, ","),
 		"STOCKFLOW_PARTITIONS=" + strconv.Itoa(crashPartitions),
 		"STOCKFLOW_CLICKHOUSE=", // the embedded engine under --data, whatever the environment says
@@ -793,4 +781,26 @@ func keepLogs(t *testing.T, dir string) {
 		}
 	}
 	t.Logf("child logs kept in %s", dst)
+}
+
+// writeRoutingConfig writes the routing config file of the simulated
+// network (the warehouses with their locations, rate cards and the items'
+// weights, as `stockflow run` builds them) and returns its path: `process`
+// reads the warehouses' locations from the store's registry, which a
+// fresh embedded store does not have, or from this file.
+func writeRoutingConfig(t testing.TB, dir string, sm *sim.Sim) string {
+	t.Helper()
+	setup, err := runRoutingSetup(config.Defaults(), sm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(routingFile{Config: &setup.cfg, Items: setup.items})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "routing.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -6,6 +6,10 @@
 #   KAFKA_PORT             client listener port (default 39092; when unset and
 #                          busy, kafka-start.sh picks a free port)
 #   KAFKA_CONTROLLER_PORT  KRaft controller listener port (default KAFKA_PORT+1)
+#   KAFKA_SASL_PORT        SASL_PLAINTEXT listener port (default: the first free
+#                          port above KAFKA_PORT+1)
+#   KAFKA_SASL_USER        the SASL user (default stockflow); its random
+#                          password is in $KAFKA_STATE_DIR/sasl.env
 #   KAFKA_STATE_DIR        broker state: config, data, logs, pid
 #                          (default ${STOCKFLOW_STATE:-/tmp/stockflow}/kafka)
 #   KAFKA_HEAP_OPTS        JVM heap flags (default -Xms256m -Xmx512m)
@@ -19,6 +23,7 @@
 KAFKA_STATE_DIR="${KAFKA_STATE_DIR:-${STOCKFLOW_STATE:-/tmp/stockflow}/kafka}"
 KAFKA_PID_FILE="$KAFKA_STATE_DIR/kafka.pid"
 KAFKA_ENV_FILE="$KAFKA_STATE_DIR/kafka.env"
+KAFKA_SASL_ENV_FILE="$KAFKA_STATE_DIR/sasl.env"
 KAFKA_LOG_DIR="$KAFKA_STATE_DIR/logs"
 # The marker proves a directory was made by kafka-start.sh, so kafka-stop.sh
 # never deletes a directory it does not own.

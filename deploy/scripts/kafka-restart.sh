@@ -37,6 +37,11 @@ CPORT="$(sed -nE 's#^listeners=.*CONTROLLER://127\.0\.0\.1:([0-9]+).*#\1#p' "$PR
 [[ -n "$PORT" && -n "$CPORT" ]] || die "no listener ports in $PROPS"
 kafka_port_busy "$PORT" && die "port $PORT is in use on 127.0.0.1"
 kafka_port_busy "$CPORT" && die "controller port $CPORT is in use on 127.0.0.1"
+# The SASL_PLAINTEXT listener (brokers started before it existed have none).
+SPORT="$(sed -nE 's#^listeners=.*SASL_PLAINTEXT://127\.0\.0\.1:([0-9]+).*#\1#p' "$PROPS")"
+if [[ -n "$SPORT" ]] && kafka_port_busy "$SPORT"; then
+  die "SASL port $SPORT is in use on 127.0.0.1"
+fi
 
 probe() {
   java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
@@ -94,6 +99,7 @@ VERSION="$(sed -nE 's/.*Kafka version: ([^ ]+).*/\1/p' "$KAFKA_LOG_DIR/server.lo
 cat >"$KAFKA_ENV_FILE" <<EOF
 KAFKA_PORT_RUNNING=$PORT
 KAFKA_CONTROLLER_PORT_RUNNING=$CPORT
+KAFKA_SASL_PORT_RUNNING=$SPORT
 KAFKA_VERSION_RUNNING=$VERSION
 EOF
 log "ready in $((SECONDS - t0))s (pid $pid, logs in $KAFKA_LOG_DIR)"

@@ -11,6 +11,16 @@
 #
 # stdout carries exactly one line, KAFKA_BROKERS=127.0.0.1:PORT, so the
 # output can be eval'd; progress and the "listening on" line go to stderr.
+#
+# Besides the PLAINTEXT listener every test uses, the broker has a
+# SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) for the
+# security tests, on KAFKA_SASL_PORT or a free port found above the client
+# port. Its one user, KAFKA_SASL_USER (default stockflow), gets a password
+# drawn at random for each fresh broker; the SCRAM credentials go into the
+# cluster metadata when the storage is formatted (--add-scram, no extra
+# JVM). The address and the credentials are written to sasl.env in the
+# state directory (mode 600), never to stdout:
+#   KAFKA_SASL_BROKERS=127.0.0.1:PORT KAFKA_SASL_USER=... KAFKA_SASL_PASSWORD=...
 # Idempotent: if the broker of this state directory already runs and answers,
 # it prints the same line and exits 0. Settings: see kafka-env.sh.
 set -euo pipefail
@@ -88,6 +98,27 @@ else
   [[ "$PORT" == 39092 ]] || log "port 39092 is busy, using $PORT"
 fi
 
+# The SASL listener's port: the first free one above the client port that
+# is not the controller's.
+if [[ -n "${KAFKA_SASL_PORT:-}" ]]; then
+  SPORT="$KAFKA_SASL_PORT"
+  kafka_port_busy "$SPORT" && die "KAFKA_SASL_PORT=$SPORT is already in use on 127.0.0.1"
+else
+  SPORT=""
+  for ((p = PORT + 2; p < PORT + 200; p++)); do
+    if ((p != CPORT)) && ! kafka_port_busy "$p"; then
+      SPORT="$p"
+      break
+    fi
+  done
+  [[ -n "$SPORT" ]] || die "no free port for the SASL listener above $PORT; set KAFKA_SASL_PORT"
+fi
+SASL_USER="${KAFKA_SASL_USER:-stockflow}"
+[[ "$SASL_USER" =~ ^[A-Za-z0-9_.-]+$ ]] || die "KAFKA_SASL_USER may only hold letters, digits, '_', '.' and '-'"
+# URL-safe base64 without padding: nothing the JAAS line or --add-scram
+# would have to quote.
+SASL_PASSWORD="$(head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+
 # Fresh state: a stale directory (no live broker) is ours to clear, but only
 # if it carries our marker.
 if [[ -e "$KAFKA_STATE_DIR" ]]; then
@@ -107,10 +138,14 @@ render() {
   # Quoted replacements: no special meaning for & (bash 5.2 patsub_replacement).
   text="${text//@PORT@/"$PORT"}"
   text="${text//@CONTROLLER_PORT@/"$CPORT"}"
+  text="${text//@SASL_PORT@/"$SPORT"}"
+  text="${text//@SASL_USER@/"$SASL_USER"}"
+  text="${text//@SASL_PASSWORD@/"$SASL_PASSWORD"}"
   text="${text//@DATA_DIR@/"$KAFKA_STATE_DIR/data"}"
   text="${text//@LOG_DIR@/"$KAFKA_LOG_DIR"}"
   printf '%s\n' "$text" >"$KAFKA_STATE_DIR/$1"
 }
+(umask 077 && : >"$KAFKA_STATE_DIR/server.properties") # it holds the PLAIN password
 render server.properties
 render log4j2.xml
 render tools-log4j2.xml
@@ -137,12 +172,20 @@ t0=$SECONDS
 log "formatting $KAFKA_STATE_DIR/data (cluster id $cluster_id)"
 if ! tools_java kafka.tools.StorageTool format --standalone \
   --cluster-id "$cluster_id" --config "$KAFKA_STATE_DIR/server.properties" \
+  --add-scram "SCRAM-SHA-256=[name=$SASL_USER,password=$SASL_PASSWORD]" \
+  --add-scram "SCRAM-SHA-512=[name=$SASL_USER,password=$SASL_PASSWORD]" \
   >"$KAFKA_LOG_DIR/format.out" 2>&1; then
   cat "$KAFKA_LOG_DIR/format.out" >&2
   die "formatting the storage failed"
 fi
 
-log "starting Apache Kafka $VERSION on 127.0.0.1:$PORT (controller 127.0.0.1:$CPORT)"
+(umask 077 && cat >"$KAFKA_STATE_DIR/sasl.env" <<EOF
+KAFKA_SASL_BROKERS=127.0.0.1:$SPORT
+KAFKA_SASL_USER=$SASL_USER
+KAFKA_SASL_PASSWORD=$SASL_PASSWORD
+EOF
+)
+log "starting Apache Kafka $VERSION on 127.0.0.1:$PORT (controller 127.0.0.1:$CPORT, SASL_PLAINTEXT 127.0.0.1:$SPORT)"
 read -r -a heap <<<"${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 launch=(java "${heap[@]}"
   -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError
@@ -195,6 +238,7 @@ VERSION="${logged:-$VERSION}"
 cat >"$KAFKA_ENV_FILE" <<EOF
 KAFKA_PORT_RUNNING=$PORT
 KAFKA_CONTROLLER_PORT_RUNNING=$CPORT
+KAFKA_SASL_PORT_RUNNING=$SPORT
 KAFKA_VERSION_RUNNING=$VERSION
 EOF
 log "ready in $((SECONDS - t0))s (pid $pid, logs in $KAFKA_LOG_DIR)"

@@ -145,3 +145,17 @@ func (t TLS) config() (*tls.Config, error) {
 	}
 	return tc, nil
 }
+
+// String shows the mechanism and the user, never the password: a SASL
+// value printed with %v or %+v, alone or inside a Config, or logged
+// through slog, does not leak it.
+func (s SASL) String() string {
+	pw := ""
+	if s.Password != "" {
+		pw = " password=***"
+	}
+	return fmt.Sprintf("{mechanism=%s user=%s%s}", s.Mechanism, s.User, pw)
+}
+
+// GoString is String for %#v.
+func (s SASL) GoString() string { return "kafka.SASL" + s.String() }
