@@ -729,8 +729,11 @@ func (p *Processor) result(t *txn, r *kgo.Record) {
 	o.Results[res.ReservationID] = res.Status
 	t.dirty[res.OrderID] = part
 	if res.Status == event.ReservationRejected {
+		// The view is not told the answer's available stock: the answer
+		// may be older than what the view has read since (a release
+		// after it), and the view only ever moves forward in the
+		// changelog, which holds the refusal's state too.
 		p.rejected.Add(1)
-		p.view.hint(whKey{res.SKU, res.Warehouse}, res.Available)
 	}
 	if len(o.Results) < len(o.Want) {
 		return

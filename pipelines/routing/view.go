@@ -316,16 +316,6 @@ func (v *view) reserve(rs []event.Reservation, now time.Time) {
 	}
 }
 
-// hint sets the available stock of k to what its stock partition answered
-// (a rejected request says how much there was); the next ledger record
-// replaces it.
-func (v *view) hint(k whKey, available int64) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.avail[k] = available
-	v.dirty[k] = struct{}{}
-}
-
 // use counts this instance's decision d against its warehouses' capacity
 // until routing.v1 shows it (as final or not: an attempt whose
 // reservations fail is recorded as not final and uses nothing).
