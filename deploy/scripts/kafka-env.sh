@@ -53,6 +53,18 @@ kafka_port_busy() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# kafka_port_taken succeeds when a broker could not bind 127.0.0.1:$1:
+# something listens there, or any socket still holds the port locally (a
+# connection of a broker stopped less than a minute ago in TIME_WAIT makes
+# the next broker's bind fail with "Address already in use").
+kafka_port_taken() {
+  kafka_port_busy "$1" && return 0
+  local hex
+  hex="$(printf '%04X' "$1")"
+  awk -v port=":$hex" 'FNR > 1 && substr($2, length($2) - 4) == port { found = 1 } END { exit !found }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
 # kafka_classpath prints the class path of the fetched Kafka jars.
 kafka_classpath() {
   local libs

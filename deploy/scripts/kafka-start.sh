@@ -83,12 +83,12 @@ fi
 if [[ -n "${KAFKA_PORT:-}" ]]; then
   PORT="$KAFKA_PORT"
   CPORT="${KAFKA_CONTROLLER_PORT:-$((PORT + 1))}"
-  kafka_port_busy "$PORT" && die "KAFKA_PORT=$PORT is already in use on 127.0.0.1"
-  kafka_port_busy "$CPORT" && die "controller port $CPORT is already in use on 127.0.0.1 (set KAFKA_CONTROLLER_PORT)"
+  kafka_port_taken "$PORT" && die "KAFKA_PORT=$PORT is already in use on 127.0.0.1"
+  kafka_port_taken "$CPORT" && die "controller port $CPORT is already in use on 127.0.0.1 (set KAFKA_CONTROLLER_PORT)"
 else
   PORT=""
   for ((p = 39092; p < 39292; p += 2)); do
-    if ! kafka_port_busy "$p" && ! kafka_port_busy "$((p + 1))"; then
+    if ! kafka_port_taken "$p" && ! kafka_port_taken "$((p + 1))"; then
       PORT="$p"
       break
     fi
@@ -102,11 +102,11 @@ fi
 # is not the controller's.
 if [[ -n "${KAFKA_SASL_PORT:-}" ]]; then
   SPORT="$KAFKA_SASL_PORT"
-  kafka_port_busy "$SPORT" && die "KAFKA_SASL_PORT=$SPORT is already in use on 127.0.0.1"
+  kafka_port_taken "$SPORT" && die "KAFKA_SASL_PORT=$SPORT is already in use on 127.0.0.1"
 else
   SPORT=""
   for ((p = PORT + 2; p < PORT + 200; p++)); do
-    if ((p != CPORT)) && ! kafka_port_busy "$p"; then
+    if ((p != CPORT)) && ! kafka_port_taken "$p"; then
       SPORT="$p"
       break
     fi
