@@ -109,7 +109,7 @@ func routingWarehouses(ctx context.Context, st store.Store) ([]routing.Warehouse
 		country, err3 := res.String(i, 4)
 		lat, ok1 := r[2].(float64)
 		lon, ok2 := r[3].(float64)
-		if err := firstErr(err1, err2, err3); err != nil {
+		if err := errors.Join(err1, err2, err3); err != nil {
 			return nil, fmt.Errorf("read warehouses: %w", err)
 		}
 		if !ok1 || !ok2 {
@@ -118,15 +118,6 @@ func routingWarehouses(ctx context.Context, st store.Store) ([]routing.Warehouse
 		out = append(out, routing.Warehouse{ID: event.WarehouseID(id), Region: region, Country: country, Lat: lat, Lon: lon})
 	}
 	return out, nil
-}
-
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // newRouting builds the routing pipeline of this instance.

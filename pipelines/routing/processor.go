@@ -566,8 +566,9 @@ type txn struct {
 	touched map[int32]*partition
 	// dirty are the orders whose changelog entry changed.
 	dirty map[string]int32
-	// route are the orders to decide, in arrival order.
+	// route are the orders to decide, in arrival order; seen their ids.
 	route []routeReq
+	seen  map[string]struct{}
 }
 
 // routeReq is an order to decide: a new one, or one whose attempt failed.
@@ -582,7 +583,7 @@ func (p *Processor) transact(ctx context.Context, fetches kgo.Fetches) error {
 	if err := p.sess.Begin(); err != nil {
 		return fmt.Errorf("routing: begin transaction: %w", err)
 	}
-	t := &txn{p: p, ctx: ctx, tx: &kafka.Txn{}, start: time.Now(), touched: map[int32]*partition{}, dirty: map[string]int32{}}
+	t := &txn{p: p, ctx: ctx, tx: &kafka.Txn{}, start: time.Now(), touched: map[int32]*partition{}, dirty: map[string]int32{}, seen: map[string]struct{}{}}
 	p.mu.Lock()
 	fail := p.work(t, fetches)
 	p.mu.Unlock()
@@ -692,10 +693,11 @@ func (p *Processor) order(t *txn, st *partition, r *kgo.Record) {
 		p.dups.Add(1)
 		return
 	}
-	if slices.ContainsFunc(t.route, func(q routeReq) bool { return q.o.OrderID == o.OrderID }) {
+	if _, ok := t.seen[o.OrderID]; ok {
 		p.dups.Add(1)
 		return
 	}
+	t.seen[o.OrderID] = struct{}{}
 	t.route = append(t.route, routeReq{o: o, part: r.Partition, attempt: 1, ts: o.TS})
 }
 
@@ -863,11 +865,7 @@ func (p *Processor) refresh(day string) {
 			p.log.Debug("routing: stock not known to the router", "sku", k.sku, "warehouse", k.wh, "err", err)
 		}
 	})
-	for i := range p.router.whs {
-		wh := p.router.whs[i].ID
-		pk, u := p.view.usage(day, wh)
-		p.state.orders[i], p.state.units[i] = pk, u
-	}
+	p.view.usageInto(day, p.router.whs, p.state.orders, p.state.units)
 }
 
 func (p *Processor) decideBatch(t *txn, day, region string, reqs []routeReq) {

@@ -356,12 +356,16 @@ func (v *view) pull(now time.Time, all bool, fn func(k whKey, avail int64, f *ev
 	clear(v.dirty)
 }
 
-// usage is what warehouse wh has shipped on day, as the view knows it.
-func (v *view) usage(day string, wh event.WarehouseID) (packages, units int64) {
+// usageInto sets orders[i] and units[i] to what warehouse whs[i] has
+// shipped on day, as the view knows it.
+func (v *view) usageInto(day string, whs []Warehouse, orders, units []int64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	a, b := v.used[day][wh], v.ownUsed[day][wh]
-	return a[0] + b[0], a[1] + b[1]
+	used, own := v.used[day], v.ownUsed[day]
+	for i := range whs {
+		a, b := used[whs[i].ID], own[whs[i].ID]
+		orders[i], units[i] = a[0]+b[0], a[1]+b[1]
+	}
 }
 
 // withdraw forgets the flights and uses of an aborted transaction.

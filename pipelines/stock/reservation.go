@@ -313,14 +313,11 @@ func (p *Processor) produceResult(ctx context.Context, tx *kafka.Txn, orderID st
 		Key: []byte(orderID), Value: value})
 }
 
-// resultPartitioner hashes keys exactly as Kafka's default partitioner
-// does; for keyed records it is stateless and safe for concurrent use.
-var resultPartitioner = kgo.StickyKeyPartitioner(nil).ForTopic(kafka.TopicReservationResults)
-
 // ResultPartition is the partition of stockflow.reservation-results.v1
-// (with n partitions) that holds the results of orderID.
+// (with n partitions) that holds the results of orderID: Kafka's default
+// partitioner on the order id (kafka.KeyPartition).
 func ResultPartition(orderID string, n int32) int32 {
-	return int32(resultPartitioner.Partition(&kgo.Record{Key: []byte(orderID)}, int(n)))
+	return kafka.KeyPartition([]byte(orderID), n)
 }
 
 // learnResultPartitions asks the cluster, once, how many partitions the
