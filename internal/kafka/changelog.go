@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -26,14 +27,35 @@ func (e *RestoreError) Error() string {
 
 func (e *RestoreError) Unwrap() error { return e.Err }
 
+// SettleTimeout bounds how long ReadCommitted waits for a transaction left
+// open on the partition it restores. It is longer than franz-go's default
+// transaction timeout (40 s), after which the coordinator aborts a
+// transaction whose producer died, plus the broker's sweep for timed-out
+// transactions (10 s by default).
+const SettleTimeout = 60 * time.Second
+
 // ReadCommitted reads one partition of a changelog topic from its start up
-// to its last stable offset, as it was when the call began, and passes every
-// committed data record to fn in offset order: the restore of a stateful
-// processor's partition (Kafka Streams' restore to the end of the
-// changelog). Control records are read but not passed on, so the position
-// is known exactly even when the log ends with a transaction marker. It
-// returns the number of records passed to fn; its errors are
-// *RestoreError.
+// to its end and passes every committed data record to fn in offset order:
+// the restore of a stateful processor's partition (Kafka Streams' restore
+// to the end of the changelog). Control records are read but not passed
+// on, so the position is known exactly even when the log ends with a
+// transaction marker. It returns the number of records passed to fn; its
+// errors are *RestoreError.
+//
+// Before reading, it waits until no transaction is open on the partition
+// (its last stable offset reaches its high watermark), at most
+// SettleTimeout. Only the partition's owner writes a changelog partition,
+// so an open transaction there belongs to the previous owner: a rebalance
+// can hand the partition over after that owner's EndTxn succeeded but
+// before the coordinator wrote the commit marker. Reading only up to the
+// last stable offset would then restore state without that transaction's
+// changes, while the input offsets it committed (fetched with
+// RequireStable, which waits for the marker) skip its records: they would
+// be lost, and their event ids missing from the dedup set. The caller must
+// not have produced to the partition in its own open transaction, and
+// should have initialised its producer id first, so that a transaction
+// left by its own previous incarnation (same transactional id) is aborted
+// rather than waited out.
 func ReadCommitted(ctx context.Context, cfg Config, topic string, part int32, fn func(*kgo.Record)) (int, error) {
 	n, err := readCommitted(ctx, cfg, topic, part, fn)
 	if err != nil {
@@ -59,16 +81,9 @@ func readCommitted(ctx context.Context, cfg Config, topic string, part int32, fn
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	lso, err := adm.ListCommittedOffsets(ctx, topic)
+	end, err := settle(ctx, adm, topic, part)
 	if err != nil {
-		return 0, fmt.Errorf("list %s offsets: %w", topic, err)
-	}
-	end, ok := lso.Lookup(topic, part)
-	if !ok {
-		return 0, fmt.Errorf("%s partition %d: no stable offset listed", topic, part)
-	}
-	if end.Err != nil {
-		return 0, fmt.Errorf("%s partition %d: list stable offset: %w", topic, part, end.Err)
+		return 0, err
 	}
 	starts, err := adm.ListStartOffsets(ctx, topic)
 	if err != nil {
@@ -91,7 +106,9 @@ func readCommitted(ctx context.Context, cfg Config, topic string, part int32, fn
 		}
 		fetches.EachRecord(func(r *kgo.Record) {
 			next = r.Offset
-			if r.Attrs.IsControl() {
+			// A fetch may reach past end (transactions committed since
+			// it was listed); the restore stops at end exactly.
+			if r.Attrs.IsControl() || r.Offset >= end.Offset {
 				return
 			}
 			n++
@@ -99,6 +116,66 @@ func readCommitted(ctx context.Context, cfg Config, topic string, part int32, fn
 		})
 	}
 	return n, nil
+}
+
+// OpenTransactionError is a changelog partition whose last stable offset
+// stayed below its high watermark for SettleTimeout.
+type OpenTransactionError struct {
+	Topic                   string
+	Partition               int32
+	StableOffset, Watermark int64
+	Waited                  time.Duration
+}
+
+func (e *OpenTransactionError) Error() string {
+	return fmt.Sprintf("%s partition %d: a transaction is still open after %s (last stable offset %d, high watermark %d)",
+		e.Topic, e.Partition, e.Waited.Round(time.Second), e.StableOffset, e.Watermark)
+}
+
+// settle waits until part has no open transaction and returns its end.
+func settle(ctx context.Context, adm *kadm.Client, topic string, part int32) (kadm.ListedOffset, error) {
+	start := time.Now()
+	backoff := 10 * time.Millisecond
+	for {
+		stable, err := listed(ctx, adm.ListCommittedOffsets, topic, part)
+		if err != nil {
+			return stable, err
+		}
+		hwm, err := listed(ctx, adm.ListEndOffsets, topic, part)
+		if err != nil {
+			return stable, err
+		}
+		if stable.Offset >= hwm.Offset {
+			return stable, nil
+		}
+		waited := time.Since(start)
+		if waited >= SettleTimeout {
+			return stable, &OpenTransactionError{Topic: topic, Partition: part,
+				StableOffset: stable.Offset, Watermark: hwm.Offset, Waited: waited}
+		}
+		select {
+		case <-ctx.Done():
+			return stable, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 500*time.Millisecond)
+	}
+}
+
+// listed is part's offset from one of kadm's List*Offsets.
+func listed(ctx context.Context, list func(context.Context, ...string) (kadm.ListedOffsets, error), topic string, part int32) (kadm.ListedOffset, error) {
+	offs, err := list(ctx, topic)
+	if err != nil {
+		return kadm.ListedOffset{}, fmt.Errorf("list %s offsets: %w", topic, err)
+	}
+	o, ok := offs.Lookup(topic, part)
+	if !ok {
+		return o, fmt.Errorf("%s partition %d: no offset listed", topic, part)
+	}
+	if o.Err != nil {
+		return o, fmt.Errorf("%s partition %d: list offset: %w", topic, part, o.Err)
+	}
+	return o, nil
 }
 
 // Pending is the set of assigned partitions whose state a stateful

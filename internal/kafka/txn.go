@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -68,4 +69,18 @@ func DeadLetter(r *kgo.Record, eventType string, err error) *kgo.Record {
 			{Key: event.HeaderMessage, Value: []byte(err.Error())},
 		},
 	}
+}
+
+// InitTransactions loads cl's producer id, as Kafka's initTransactions
+// does: the coordinator aborts (or completes) any transaction left open by
+// an earlier producer with the same transactional id, and fences it. A
+// stateful processor calls it before restoring its first partition, so
+// that a transaction its own killed incarnation left open is aborted at
+// once instead of blocking the restore (ReadCommitted waits for open
+// transactions) until it times out.
+func InitTransactions(ctx context.Context, cl *kgo.Client) error {
+	if _, _, err := cl.ProducerID(ctx); err != nil {
+		return fmt.Errorf("init producer id: %w", err)
+	}
+	return nil
 }

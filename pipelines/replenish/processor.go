@@ -153,6 +153,9 @@ type Processor struct {
 	log     *slog.Logger
 	metrics *Metrics
 	sess    *kgo.GroupTransactSession
+	// txnInit says the producer id was initialised (InitTransactions);
+	// only the Run goroutine reads or sets it.
+	txnInit bool
 
 	// inByTopic are the input counters, resolved once (a label lookup per
 	// record is measurable).
@@ -328,6 +331,12 @@ func (p *Processor) Run(ctx context.Context) error {
 }
 
 func (p *Processor) restorePending(ctx context.Context) error {
+	if !p.txnInit {
+		if err := kafka.InitTransactions(ctx, p.sess.Client()); err != nil {
+			return fmt.Errorf("replenish: %w", err)
+		}
+		p.txnInit = true
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, part := range p.pending.Parts() {

@@ -208,6 +208,9 @@ type Processor struct {
 	log     *slog.Logger
 	metrics *Metrics
 	sess    *kgo.GroupTransactSession
+	// txnInit says the producer id was initialised (InitTransactions);
+	// only the Run goroutine reads or sets it.
+	txnInit bool
 	adm     *kadm.Client
 	view    *view
 
@@ -484,6 +487,12 @@ func (p *Processor) catchUp(ctx context.Context, topics ...string) error {
 }
 
 func (p *Processor) restorePending(ctx context.Context) error {
+	if !p.txnInit {
+		if err := kafka.InitTransactions(ctx, p.sess.Client()); err != nil {
+			return fmt.Errorf("routing: %w", err)
+		}
+		p.txnInit = true
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, part := range p.pending.Parts() {

@@ -228,6 +228,9 @@ type Processor struct {
 	metrics *Metrics
 
 	sess *kgo.GroupTransactSession
+	// txnInit says the producer id was initialised (InitTransactions);
+	// only the Run goroutine reads or sets it.
+	txnInit bool
 
 	// mu guards parts and pending; the rebalance callbacks take it, so a
 	// revocation waits for the batch in hand.
@@ -448,6 +451,12 @@ func (p *Processor) Run(ctx context.Context) error {
 // whose transaction aborted) since the last round, so readiness does not
 // wait for their next record.
 func (p *Processor) restorePending(ctx context.Context) error {
+	if !p.txnInit {
+		if err := kafka.InitTransactions(ctx, p.sess.Client()); err != nil {
+			return fmt.Errorf("stock: %w", err)
+		}
+		p.txnInit = true
+	}
 	p.learnResultPartitions(ctx)
 	p.mu.Lock()
 	var restored []int32
