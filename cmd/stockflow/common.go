@@ -98,6 +98,9 @@ func openStore(ctx context.Context, s config.Settings) (store.Store, error) {
 		if err != nil {
 			return nil, err
 		}
+		if s.ClickHousePassword != "" {
+			opts.Password = s.ClickHousePassword
+		}
 		return server.Open(ctx, opts)
 	}
 	if err := os.MkdirAll(s.ClickHouseDir(), 0o750); err != nil {

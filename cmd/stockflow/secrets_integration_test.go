@@ -28,7 +28,8 @@ import (
 // TestIntegrationSecretsNeverLogged runs the built `stockflow` binary with
 // every secret it takes — the Kafka SASL password (from a file, and from
 // the environment), the API read token (environment) and admin token
-// (file), a ClickHouse password inside the DSN (environment) — at log
+// (file), a ClickHouse password inside the DSN (environment) and one from
+// STOCKFLOW_CLICKHOUSE_PASSWORD_FILE — at log
 // level debug, and greps everything it wrote for them: the logs (stdout
 // and stderr), /metrics, /healthz, /readyz, the API's error answers, and
 // the one-line reasons of the runs that fail (wrong Kafka password,
@@ -56,7 +57,9 @@ func TestIntegrationSecretsNeverLogged(t *testing.T) {
 		readTok  = secret("readtok")
 		adminTok = secret("admintok")
 		chPW     = secret("chpw")
-		secrets  = map[string]string{"Kafka SASL password": kafkaPW, "wrong Kafka password": wrongPW, "API read token": readTok, "API admin token": adminTok, "ClickHouse password": chPW}
+		chFilePW = secret("chfilepw")
+		secrets  = map[string]string{"Kafka SASL password": kafkaPW, "wrong Kafka password": wrongPW, "API read token": readTok, "API admin token": adminTok,
+			"ClickHouse password": chPW, "ClickHouse password from a file": chFilePW}
 	)
 	writeSecret := func(name, v string) string {
 		p := filepath.Join(dir, name)
@@ -67,6 +70,7 @@ func TestIntegrationSecretsNeverLogged(t *testing.T) {
 	}
 	kafkaPWFile := writeSecret("kafka-password", kafkaPW)
 	adminTokFile := writeSecret("admin-token", adminTok)
+	chPWFile := writeSecret("clickhouse-password", chFilePW)
 
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.EnableSASL(),
 		kfake.Superuser(kafka.MechanismScramSHA512, "stockflow", kafkaPW),
@@ -201,6 +205,16 @@ func TestIntegrationSecretsNeverLogged(t *testing.T) {
 			add(cmd[0]+" with an unreachable ClickHouse", out)
 		})
 	}
+	// The password from a mounted file, the DSN without it.
+	t.Run("migrate with the ClickHouse password from a file", func(t *testing.T) {
+		env := append(append([]string{}, common...), "STOCKFLOW_CLICKHOUSE=clickhouse://stockflow@"+closed+"/stockflow?dial_timeout=1s&retries=-1",
+			"STOCKFLOW_CLICKHOUSE_PASSWORD_FILE="+chPWFile)
+		out, err := runBin(ctx, t, bin, env, "migrate")
+		if err == nil {
+			t.Errorf("migrate against a closed port exited 0:\n%s", out)
+		}
+		add("migrate with the ClickHouse password from a file", out)
+	})
 
 	for _, text := range seen {
 		where, body, _ := strings.Cut(text, "\n")

@@ -25,7 +25,14 @@ type Settings struct {
 	// Brokers, when set, selects external Kafka.
 	Brokers []string `json:"brokers"`
 	// ClickHouse, when set, is a server DSN (clickhouse://user:pass@host:9000/db).
+	// It also comes from STOCKFLOW_CLICKHOUSE, or from the file named by
+	// STOCKFLOW_CLICKHOUSE_FILE (a mounted secret).
 	ClickHouse string `json:"clickhouse"`
+	// ClickHousePassword, when set, replaces the DSN's password, so the
+	// DSN in a config file or manifest can leave it out. It never comes
+	// from the config file: set STOCKFLOW_CLICKHOUSE_PASSWORD or
+	// STOCKFLOW_CLICKHOUSE_PASSWORD_FILE.
+	ClickHousePassword string `json:"-"`
 	// Database inside the embedded engine; default "stockflow".
 	Database string `json:"database"`
 	// ClickHouseCluster, when its name is set, selects the sharded,
@@ -163,7 +170,8 @@ func (s *Settings) LoadFile(path string) error {
 
 // Env lists the environment variables ApplyEnv reads.
 var Env = []string{
-	"STOCKFLOW_DATA", "STOCKFLOW_BROKERS", "STOCKFLOW_CLICKHOUSE", "STOCKFLOW_CLICKHOUSE_CLUSTER", "STOCKFLOW_DATABASE", "STOCKFLOW_HTTP",
+	"STOCKFLOW_DATA", "STOCKFLOW_BROKERS", "STOCKFLOW_CLICKHOUSE", "STOCKFLOW_CLICKHOUSE_FILE",
+	"STOCKFLOW_CLICKHOUSE_PASSWORD", "STOCKFLOW_CLICKHOUSE_PASSWORD_FILE", "STOCKFLOW_CLICKHOUSE_CLUSTER", "STOCKFLOW_DATABASE", "STOCKFLOW_HTTP",
 	"STOCKFLOW_PARTITIONS", "STOCKFLOW_INSTANCE_ID", "STOCKFLOW_WAREHOUSES", "STOCKFLOW_LOG_LEVEL",
 	"STOCKFLOW_WINDOW_GRACE", "STOCKFLOW_IDLE_FLUSH", "STOCKFLOW_FORECAST_INTERVAL", "STOCKFLOW_REPLENISH_CONFIG", "STOCKFLOW_ROUTING_CONFIG",
 	"STOCKFLOW_API_ADMIN_TOKEN", "STOCKFLOW_API_ADMIN_TOKEN_FILE", "STOCKFLOW_API_TOKEN", "STOCKFLOW_API_TOKEN_FILE",
@@ -186,6 +194,23 @@ func (s *Settings) ApplyEnv(lookup func(string) (string, bool)) error {
 	}
 	if v, ok := get("STOCKFLOW_CLICKHOUSE"); ok {
 		s.ClickHouse = v
+	}
+	if v, ok := get("STOCKFLOW_CLICKHOUSE_FILE"); ok {
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return fmt.Errorf("config: read ClickHouse DSN file: %w", err)
+		}
+		s.ClickHouse = strings.TrimSpace(string(b))
+	}
+	if v, ok := get("STOCKFLOW_CLICKHOUSE_PASSWORD"); ok {
+		s.ClickHousePassword = v
+	}
+	if v, ok := get("STOCKFLOW_CLICKHOUSE_PASSWORD_FILE"); ok {
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return fmt.Errorf("config: read ClickHouse password file: %w", err)
+		}
+		s.ClickHousePassword = strings.TrimSpace(string(b))
 	}
 	if v, ok := get("STOCKFLOW_CLICKHOUSE_CLUSTER"); ok {
 		s.ClickHouseCluster.Name = v

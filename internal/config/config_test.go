@@ -116,6 +116,19 @@ func TestLayering(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "clickhouse DSN and password from files (mounted secrets)",
+			env:  map[string]string{"STOCKFLOW_CLICKHOUSE": "clickhouse://other", "STOCKFLOW_CLICKHOUSE_FILE": "testdata/clickhouse-dsn.txt", "STOCKFLOW_CLICKHOUSE_PASSWORD": "pw", "STOCKFLOW_CLICKHOUSE_PASSWORD_FILE": "testdata/clickhouse-password.txt"},
+			check: func(t *testing.T, s Settings) {
+				if want := "clickhouse://stockflow@ch-0.ch:9440/stockflow?ca_file=/etc/stockflow/tls/ca.pem"; s.ClickHouse != want {
+					t.Errorf("DSN %q, want %q", s.ClickHouse, want)
+				}
+				if s.ClickHousePassword != "s3cret-from-file" {
+					t.Errorf("ClickHouse password %q, want the file's", s.ClickHousePassword)
+				}
+			},
+		},
+		{name: "missing clickhouse password file", env: map[string]string{"STOCKFLOW_CLICKHOUSE_PASSWORD_FILE": "testdata/nope"}, wantErr: "read ClickHouse password file"},
 		{name: "missing read token file", env: map[string]string{"STOCKFLOW_API_TOKEN_FILE": "testdata/nope"}, wantErr: "read API token file"},
 		{name: "bad clickhouse cluster name", file: "testdata/server.json", env: map[string]string{"STOCKFLOW_CLICKHOUSE_CLUSTER": "a'b"}, wantErr: "clickhouse cluster: name"},
 	}

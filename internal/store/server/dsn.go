@@ -1,13 +1,14 @@
 package server
 
 import (
-	"crypto/tls"
 	"fmt"
 	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/stockflow/stockflow/internal/tlsfile"
 )
 
 // ParseDSN parses a connection string into Options:
@@ -16,7 +17,11 @@ import (
 //
 // The scheme is clickhouse:// (or tcp://). The port defaults to 9000, or
 // 9440 with secure=true. Query options: secure (TLS), skip_verify (TLS
-// without certificate checks, for tests), max_open_conns, max_idle_conns,
+// without certificate checks, for tests), ca_file (a PEM bundle of the
+// authorities to trust instead of the system roots), cert_file and
+// key_file (a client certificate for mutual TLS), server_name (the name
+// the server certificate is checked against) — each of the last four
+// implies secure — max_open_conns, max_idle_conns,
 // dial_timeout, read_timeout, conn_max_lifetime (Go durations such as
 // "5s"), retries, retry_backoff. Unknown options are an error, so a typo
 // does not pass silently.
@@ -52,6 +57,7 @@ func ParseDSN(dsn string) (Options, error) {
 		return o, fmt.Errorf("clickhouse dsn: options: %w", err)
 	}
 	secure, skipVerify := false, false
+	var tf tlsfile.Config
 	for key, vals := range values {
 		v := vals[len(vals)-1]
 		var err error
@@ -60,6 +66,14 @@ func ParseDSN(dsn string) (Options, error) {
 			secure, err = strconv.ParseBool(v)
 		case "skip_verify":
 			skipVerify, err = strconv.ParseBool(v)
+		case "ca_file":
+			tf.CAFile, secure = v, true
+		case "cert_file":
+			tf.CertFile, secure = v, true
+		case "key_file":
+			tf.KeyFile, secure = v, true
+		case "server_name":
+			tf.ServerName, secure = v, true
 		case "max_open_conns":
 			o.MaxOpenConns, err = strconv.Atoi(v)
 		case "max_idle_conns":
@@ -84,7 +98,10 @@ func ParseDSN(dsn string) (Options, error) {
 	port := "9000"
 	if secure || skipVerify {
 		port = "9440"
-		o.TLS = &tls.Config{InsecureSkipVerify: skipVerify, MinVersion: tls.VersionTLS12}
+		tf.InsecureSkipVerify = skipVerify
+		if o.TLS, err = tf.Load(); err != nil {
+			return o, fmt.Errorf("clickhouse dsn: %w", err)
+		}
 	}
 	for _, h := range strings.Split(hostPart, ",") {
 		h = strings.TrimSpace(h)

@@ -37,6 +37,9 @@ func TestParseDSN(t *testing.T) {
 			tls:  true},
 		{dsn: "tcp://h:9000/?read_timeout=1m&conn_max_lifetime=1h&max_idle_conns=2&retry_backoff=50ms",
 			want: Options{Addr: []string{"h:9000"}, ReadTimeout: time.Minute, ConnMaxLifetime: time.Hour, MaxIdleConns: 2, RetryBackoff: 50 * time.Millisecond}},
+		{dsn: "clickhouse://h/db?server_name=ch.internal", want: Options{Addr: []string{"h:9440"}, Database: "db"}, tls: true},
+		{dsn: "clickhouse://h/db?ca_file=/nonexistent/ca.pem", wantErr: true},
+		{dsn: "clickhouse://h/db?cert_file=/nonexistent/client.pem", wantErr: true}, // no key_file
 		{dsn: "http://host", wantErr: true},
 		{dsn: "clickhouse://", wantErr: true},
 		{dsn: "clickhouse://host/db?sekure=true", wantErr: true},
@@ -58,6 +61,9 @@ func TestParseDSN(t *testing.T) {
 			}
 			if (got.TLS != nil) != tc.tls {
 				t.Errorf("TLS = %v, want %v", got.TLS != nil, tc.tls)
+			}
+			if got.TLS != nil && strings.Contains(tc.dsn, "server_name=ch.internal") && got.TLS.ServerName != "ch.internal" {
+				t.Errorf("TLS server name %q, want ch.internal", got.TLS.ServerName)
 			}
 			got.TLS = nil
 			if !reflect.DeepEqual(got, tc.want) {
