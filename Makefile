@@ -38,12 +38,12 @@ test-integration: ## integration tests against a real Apache Kafka broker starte
 	STOCKFLOW_CHDB_LIB="$$libchdb" STOCKFLOW_KAFKA_BROKERS="$$KAFKA_BROKERS" \
 	  go test -tags integration -run Integration -count=1 ./...
 
-test-scaleout: ## three `process` instances on a real Kafka broker with 12 partitions (not in make test yet; see cmd/stockflow/scaleout_integration_test.go)
+test-scaleout: ## only the three-instance scale-out test (also in make test), verbose, on a broker of its own
 	@libchdb="$$($(SCRIPTS)/fetch-chdb.sh)"; \
 	trap '$(SCRIPTS)/kafka-stop.sh' EXIT; \
 	eval "$$($(SCRIPTS)/kafka-start.sh)"; \
 	STOCKFLOW_CHDB_LIB="$$libchdb" STOCKFLOW_KAFKA_BROKERS="$$KAFKA_BROKERS" \
-	  go test -tags 'integration scaleout' -run ScaleOut -count=1 -v -timeout 30m ./cmd/stockflow
+	  go test -tags integration -run ScaleOut -count=1 -v -timeout 30m ./cmd/stockflow
 
 lint: ## golangci-lint (pinned, installed into the cache by `make tools`)
 	lint="$$($(SCRIPTS)/fetch-tools.sh)"; "$$lint" run ./...

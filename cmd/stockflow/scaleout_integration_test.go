@@ -1,9 +1,4 @@
-//go:build integration && scaleout
-
-// The scale-out test is not part of `make test` yet (build tag scaleout,
-// `make test-scaleout` runs it): it found a duplicate accepted at a
-// rebalance (exactly-once, invariant 2) that is still open, and it takes
-// 7-8 minutes on the 2-core CI machine.
+//go:build integration
 
 package main
 
