@@ -183,7 +183,7 @@ var datasets = []*Dataset{
 	},
 	{
 		Name: "stock_levels", Query: "export_stock_levels",
-		Doc:      "End-of-day stock per SKU, warehouse and UTC day (days without movements included), from the key's first event.",
+		Doc:      "End-of-day stock per SKU, warehouse and UTC day (days without movements included), from the key's first event to the last day with any event.",
 		SortedBy: []string{"sku", "warehouse", "day"},
 		Columns: []Column{
 			colDay, colSKU, colWarehouse,
@@ -291,7 +291,7 @@ var datasets = []*Dataset{
 // featuresDataset is the training-ready daily table.
 var featuresDataset = &Dataset{
 	Name: "features", Query: "export_features",
-	Doc: "One row per SKU, warehouse and UTC day (from the key's first event), ready for training demand models and " +
+	Doc: "One row per SKU, warehouse and UTC day (from the key's first event to the last day with any event), ready for training demand models and " +
 		"for forecast-error analysis. Days with stockout minutes are marked censored: demand on them was cut by missing " +
 		"stock, so units_sold is a lower bound of demand.",
 	SortedBy: []string{"sku", "warehouse", "day"},

@@ -206,6 +206,36 @@ func TestExport(t *testing.T) {
 	}
 }
 
+// TestExportDailyGridStopsAtDataEnd exports the datasets with a row per
+// key and day for a range that reaches 21 days past the seeded data (days
+// 0-9, every key with a receipt on day 0): the days after the last
+// movement or sale get no rows, which would read as observed days of zero
+// demand and unchanged stock.
+func TestExportDailyGridStopsAtDataEnd(t *testing.T) {
+	st := storetest.Migrated(t, openStore)
+	seed(t, st)
+	for _, name := range []string{"features", "stock_levels"} {
+		t.Run(name, func(t *testing.T) {
+			ds, err := export.Lookup(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := t.TempDir()
+			q := export.Query{Dataset: ds, From: day0.AddDate(0, 0, 1), To: day0.AddDate(0, 0, 30)}
+			res, err := export.Export(t.Context(), st, export.Options{Query: q, Out: out})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const keys, days = 3 * 2, 9 // days 1-9
+			got := fileFigures(t, st, out, "count(), toString(min(day)), toString(max(day))")
+			want := []any{uint64(keys * days), day0.AddDate(0, 0, 1).Format(time.DateOnly), day0.AddDate(0, 0, 9).Format(time.DateOnly)}
+			if res.Rows != keys*days || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("exported %d rows, files have (rows, first day, last day) %v; want %v", res.Rows, got, want)
+			}
+		})
+	}
+}
+
 // checkCensored checks the censored flag row by row against the seeded
 // stockouts.
 func checkCensored(t *testing.T, st store.Store, dir string, q export.Query, stocked map[string]bool) {

@@ -1,7 +1,10 @@
 -- export_features: the training-ready daily feature table of `stockflow
 -- export --dataset features`: one row per (sku, warehouse, UTC day) from
--- {from} (or the key's first movement or sale, if later) to {to}
--- inclusive, days without sales included, filtered like export_sales.sql.
+-- {from} (or the key's first movement or sale, if later) to {to}, or to
+-- the last day with any movement or sale if that is earlier, inclusive;
+-- days without sales included, filtered like export_sales.sql. Days after
+-- the data ends get no rows: they would read as days of zero demand that
+-- nobody observed.
 --
 --   * sales: units, revenue and sales from the raw sales (FINAL);
 --     avg_price is NULL on days without units;
@@ -60,7 +63,7 @@ WITH
             sku,
             warehouse,
             transform(warehouse, wh.1, wh.2, '') AS region,
-            arrayJoin(arrayMap(i -> first + i, range(toUInt32(dateDiff('day', first, {to:Date}) + 1)))) AS day,
+            arrayJoin(arrayMap(i -> first + i, range(toUInt32(greatest(dateDiff('day', first, last_day) + 1, 0))))) AS day,
             day - 1  AS day_h1,
             day - 7  AS day_h7,
             day - 14 AS day_h14
@@ -69,7 +72,8 @@ WITH
             SELECT sku, warehouse, greatest(min(day), {from:Date}) AS first
             FROM daily
             GROUP BY sku, warehouse
-        )
+        ) AS keys
+        CROSS JOIN (SELECT least(max(day), {to:Date}) AS last_day FROM flows) AS data_end
     ),
     sold AS
     (

@@ -1,7 +1,8 @@
 -- export_stock_levels: the stock_levels dataset of `stockflow export`: the
 -- end-of-day stock of every (sku, warehouse) for each UTC day from {from}
--- (or the key's first movement or sale, if later) to {to} inclusive,
--- days without movements included, filtered like export_sales.sql.
+-- (or the key's first movement or sale, if later) to {to}, or to the last
+-- day with any movement or sale if that is earlier, inclusive; days
+-- without movements included, filtered like export_sales.sql.
 --
 -- on_hand is the ledger's on hand at the end of the day: the sum of every
 -- stock movement's applied delta (the on-hand change the stock pipeline
@@ -60,13 +61,14 @@ WITH
         SELECT
             sku,
             warehouse,
-            arrayJoin(arrayMap(i -> first + i, range(toUInt32(dateDiff('day', first, {to:Date}) + 1)))) AS day
+            arrayJoin(arrayMap(i -> first + i, range(toUInt32(greatest(dateDiff('day', first, last_day) + 1, 0))))) AS day
         FROM
         (
             SELECT sku, warehouse, greatest(min(day), {from:Date}) AS first
             FROM daily
             GROUP BY sku, warehouse
-        )
+        ) AS keys
+        CROSS JOIN (SELECT least(max(day), {to:Date}) AS last_day FROM flows) AS data_end
     )
 SELECT
     g.day                                   AS date,
