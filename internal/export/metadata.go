@@ -151,8 +151,8 @@ func Readme(doc SchemaDoc) string {
 	if le := doc.LastExport; le != nil {
 		fmt.Fprintf(&b, "Last export: %v to %v (inclusive), %v rows in %v partitions.\n\n", le["from"], le["to"], le["rows"], le["partitions"])
 	}
-	b.WriteString("## Reading it\n\nReaders skip the files that start with `_` or `.` (this one, `" + SchemaFile + "`, partitions being written), " +
-		"so the directory reads as it is:\n\n")
+	b.WriteString("## Reading it\n\npandas and pyarrow skip the files that start with `_` or `.` (this one, `" + SchemaFile + "`, partitions being written), " +
+		"so the directory reads as it is; polars refuses a directory holding other files than Parquet, so give it the glob:\n\n")
 	b.WriteString("```python\nimport pandas as pd\ndf = pd.read_parquet(\"DIR\")\n\n" +
 		"import pyarrow.dataset as ds\nt = ds.dataset(\"DIR\", format=\"parquet\", partitioning=\"hive\").to_table()\n\n" +
 		"import polars as pl\ndf = pl.read_parquet(\"DIR/**/*.parquet\", hive_partitioning=True)\n```\n\n")
