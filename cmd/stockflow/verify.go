@@ -83,21 +83,27 @@ type reorderProblem struct {
 
 // routingResult is the routing check (invariant 4): the orders with
 // routing decisions, those with no final decision, those with more than
-// one, and the stock levels whose reservations exceed on hand (reserved >
-// 0 and reserved > on_hand; a count or damage after a reservation can do
-// that too, see sql/queries/verify_routing.sql).
+// one; the accepted reservations, and those after which available stock
+// was below zero (an oversell); and, for information only, the stock
+// levels whose reservations exceed on hand now (a count, damage or store
+// sale after the reservations can do that; see
+// sql/queries/verify_routing.sql).
 type routingResult struct {
-	Checked           int              `json:"checked"`
-	NoFinal           int              `json:"no_final"`
-	MultipleFinal     int              `json:"multiple_final"`
-	NegativeAvailable int              `json:"negative_available"`
-	Examples          []routingProblem `json:"examples,omitempty"`
+	Checked             int              `json:"checked"`
+	NoFinal             int              `json:"no_final"`
+	MultipleFinal       int              `json:"multiple_final"`
+	ReservationsChecked int              `json:"reservations_checked"`
+	NegativeAvailable   int              `json:"negative_available"`
+	ReservedAboveOnHand int              `json:"reserved_above_on_hand"`
+	Examples            []routingProblem `json:"examples,omitempty"`
 }
 
-// routingProblem is one failure of the routing check. Problems
+// routingProblem is one finding of the routing check. Problems
 // "no_final" and "multiple_final": the order, its decision records and
-// how many (and which) are final. Problem "negative_available": the stock
-// level.
+// how many (and which) are final. Problem "negative_available": the
+// accepted reservation (its order, SKU, warehouse and qty, as reserved)
+// and the available stock after it. "reserved_above_on_hand"
+// (informational): the stock level.
 type routingProblem struct {
 	Problem          string   `json:"problem"`
 	OrderID          string   `json:"order_id,omitempty"`
@@ -108,6 +114,8 @@ type routingProblem struct {
 	Warehouse        string   `json:"warehouse,omitempty"`
 	OnHand           int64    `json:"on_hand,omitempty"`
 	Reserved         int64    `json:"reserved,omitempty"`
+	ReservationID    string   `json:"reservation_id,omitempty"`
+	Available        int64    `json:"available,omitempty"`
 }
 
 func cmdVerify(ctx context.Context, args []string) error {
@@ -182,7 +190,7 @@ func cmdVerify(ctx context.Context, args []string) error {
 			why = append(why, fmt.Sprintf("%d of %d routed orders have more than one final decision", rt.MultipleFinal, rt.Checked))
 		}
 		if rt.NegativeAvailable > 0 {
-			why = append(why, fmt.Sprintf("%d stock levels have more reserved than on hand (negative available stock)", rt.NegativeAvailable))
+			why = append(why, fmt.Sprintf("%d of %d accepted reservations left available stock below zero (oversell)", rt.NegativeAvailable, rt.ReservationsChecked))
 		}
 		return fmt.Errorf("verify: %s", strings.Join(why, "; "))
 	}
@@ -395,9 +403,10 @@ func reorderExample(problem string, v any) (reorderProblem, error) {
 
 // verifyRouting runs the routing oracle (sql/queries/verify_routing.sql,
 // invariant 4): every order with routing decisions has exactly one final
-// decision, and no stock level has more reserved than on hand. Examples
-// list orders without a final decision, then orders with several, then
-// the stock levels.
+// decision, and no accepted reservation left available stock below zero.
+// Examples list orders without a final decision, then orders with
+// several, then the oversold reservations, then (informational) the stock
+// levels with more reserved than on hand.
 func verifyRouting(ctx context.Context, st store.Store) (routingResult, error) {
 	var out routingResult
 	q, err := sqlfs.Query(sqlfs.VerifyRouting)
@@ -426,6 +435,11 @@ func verifyRouting(ctx context.Context, st store.Store) (routingResult, error) {
 		case "checked":
 			out.Checked = int(n)
 			continue
+		case "reservations_checked":
+			out.ReservationsChecked = int(n)
+			continue
+		case "reserved_above_on_hand":
+			out.ReservedAboveOnHand = int(n)
 		case "no_final":
 			out.NoFinal = int(n)
 		case "multiple_final":
@@ -444,15 +458,17 @@ func verifyRouting(ctx context.Context, st store.Store) (routingResult, error) {
 			problems[problem] = append(problems[problem], p)
 		}
 	}
-	out.Examples = append(append(problems["no_final"], problems["multiple_final"]...), problems["negative_available"]...)
+	for _, kind := range []string{"no_final", "multiple_final", "negative_available", "reserved_above_on_hand"} {
+		out.Examples = append(out.Examples, problems[kind]...)
+	}
 	return out, nil
 }
 
 // routingExample reads one example tuple of verify_routing.sql.
 func routingExample(problem string, v any) (routingProblem, error) {
 	t, ok := v.([]any)
-	if !ok || len(t) != 8 {
-		return routingProblem{}, fmt.Errorf("verify routing: example %v is not a tuple of 8", v)
+	if !ok || len(t) != 10 {
+		return routingProblem{}, fmt.Errorf("verify routing: example %v is not a tuple of 10", v)
 	}
 	p := routingProblem{Problem: problem}
 	p.OrderID, _ = t[0].(string)
@@ -464,7 +480,8 @@ func routingExample(problem string, v any) (routingProblem, error) {
 	}
 	p.SKU, _ = t[4].(string)
 	p.Warehouse, _ = t[5].(string)
-	for i, dst := range map[int]*int64{1: &p.Decisions, 2: &p.Finals, 6: &p.OnHand, 7: &p.Reserved} {
+	p.ReservationID, _ = t[8].(string)
+	for i, dst := range map[int]*int64{1: &p.Decisions, 2: &p.Finals, 6: &p.OnHand, 7: &p.Reserved, 9: &p.Available} {
 		n, err := store.AsInt64(t[i])
 		if err != nil {
 			return p, fmt.Errorf("verify routing: example column %d: %w", i, err)

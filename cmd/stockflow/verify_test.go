@@ -302,10 +302,16 @@ func TestVerifyRouting(t *testing.T) {
 		onHand, reserved int64
 		version          uint64
 	}
+	type result struct {
+		id, order, sku, wh, status string
+		qty, available             int64
+		offset                     int64
+	}
 	tests := []struct {
 		name      string
 		decisions []rec
 		levels    []level
+		results   []result
 		want      routingResult
 	}{
 		{name: "empty"},
@@ -338,12 +344,26 @@ func TestVerifyRouting(t *testing.T) {
 				// after a count, not routing's doing: not reported).
 				{"B", "WH2", -2, 0, 3},
 			},
+			results: []result{
+				// Accepted within available stock (ok), twice: a sink
+				// replay of the same record.
+				{"O1/A/WH1/1", "O1", "A", "WH1", "accepted", 2, 3, 10},
+				{"O1/A/WH1/1", "O1", "A", "WH1", "accepted", 2, 3, 10},
+				// Accepted to exactly zero available (ok).
+				{"O2/A/WH1/2", "O2", "A", "WH1", "accepted", 3, 0, 11},
+				// Accepted past available stock: an oversell.
+				{"O3/B/WH1/1", "O3", "B", "WH1", "accepted", 2, -1, 12},
+				// Rejected and released answers are not reservations.
+				{"O2/A/WH2/1", "O2", "A", "WH2", "rejected", 5, -4, 13},
+				{"O1/A/WH1/1", "O1", "A", "WH1", "released", 2, -3, 14},
+			},
 			want: routingResult{
-				Checked: 4, NoFinal: 1, MultipleFinal: 1, NegativeAvailable: 1,
+				Checked: 4, NoFinal: 1, MultipleFinal: 1, ReservationsChecked: 3, NegativeAvailable: 1, ReservedAboveOnHand: 1,
 				Examples: []routingProblem{
 					{Problem: "no_final", OrderID: "O4", Decisions: 1},
 					{Problem: "multiple_final", OrderID: "O3", Decisions: 2, Finals: 2, FinalDecisionIDs: []string{"O3/1", "O3/2"}},
-					{Problem: "negative_available", SKU: "A", Warehouse: "WH1", OnHand: 3, Reserved: 5},
+					{Problem: "negative_available", OrderID: "O3", SKU: "B", Warehouse: "WH1", Reserved: 2, ReservationID: "O3/B/WH1/1", Available: -1},
+					{Problem: "reserved_above_on_hand", SKU: "A", Warehouse: "WH1", OnHand: 3, Reserved: 5},
 				},
 			},
 		},
@@ -389,6 +409,17 @@ func TestVerifyRouting(t *testing.T) {
 					b.Rows = append(b.Rows, []any{l.sku, l.wh, l.onHand, l.reserved, l.onHand - l.reserved, t0, l.version, t0})
 				}
 				if err := st.Insert(ctx, b); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for j, x := range tc.results {
+				err := st.Insert(ctx, &store.Batch{
+					Table:      "reservation_results",
+					Columns:    []string{"reservation_id", "order_id", "sku", "warehouse", "qty", "status", "available", "reason", "ts", "src_partition", "src_offset"},
+					Rows:       [][]any{{x.id, x.order, x.sku, x.wh, x.qty, x.status, x.available, "", t0, int32(1), x.offset}},
+					DedupToken: "r" + string(rune('a'+j)),
+				})
+				if err != nil {
 					t.Fatal(err)
 				}
 			}

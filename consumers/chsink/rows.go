@@ -40,6 +40,8 @@ var (
 		"alternatives.cost_split", "alternatives.cost_opportunity", "alternatives.cost_backorder", "alternatives.cost_total",
 		"batch_id", "latency_ms", "region", "ship_postal_code", "ship_country", "ship_lat", "ship_lon",
 		"src_partition", "src_offset", "ingested_at"}
+	reservationResultColumns = []string{"reservation_id", "order_id", "sku", "warehouse", "qty", "status", "available", "reason", "ts",
+		"src_partition", "src_offset", "ingested_at"}
 	routingAssignmentColumns = []string{"warehouse", "sku", "ts", "order_id", "decision_id", "status", "final", "attempt",
 		"line", "qty", "package", "shipping", "handling", "opportunity", "src_partition", "src_offset", "ingested_at"}
 )
@@ -72,8 +74,45 @@ func toRows(r *kgo.Record, now time.Time, add addFunc) error {
 		add("reorders", reorderColumns, row)
 	case event.TopicRouting:
 		return routingRows(r, now, add)
+	case event.TopicReservationResults:
+		row, err := reservationResultRow(r, now)
+		if err != nil {
+			return err
+		}
+		add("reservation_results", reservationResultColumns, row)
 	}
 	return nil
+}
+
+// reservationResultRow is the reservation_results row of a
+// stockflow.reservation-results.v1 record. Like reorderRow, the source
+// coordinates are the record's own, so a replayed record yields an
+// identical row.
+func reservationResultRow(r *kgo.Record, now time.Time) ([]any, error) {
+	var x event.ReservationResult
+	if err := json.Unmarshal(r.Value, &x); err != nil {
+		return nil, fmt.Errorf("reservation result record: %w: %w", &event.Error{Reason: event.ReasonMalformedJSON}, err)
+	}
+	var bad *event.Error
+	switch {
+	case x.ReservationID == "":
+		bad = &event.Error{Reason: event.ReasonMissingField, Field: "reservation_id"}
+	case x.SKU == "":
+		bad = &event.Error{Reason: event.ReasonMissingField, Field: "sku"}
+	case x.Warehouse == "":
+		bad = &event.Error{Reason: event.ReasonMissingField, Field: "warehouse"}
+	case x.TS.IsZero():
+		bad = &event.Error{Reason: event.ReasonMissingField, Field: "ts"}
+	case x.Status != event.ReservationAccepted && x.Status != event.ReservationRejected && x.Status != event.ReservationReleased:
+		bad = &event.Error{Reason: event.ReasonInvalidValue, Field: "status", Msg: fmt.Sprintf("%q is not a reservation status", x.Status)}
+	}
+	if bad != nil {
+		return nil, fmt.Errorf("reservation result record: %w", bad)
+	}
+	return []any{
+		x.ReservationID, x.OrderID, string(x.SKU), string(x.Warehouse), x.Qty, string(x.Status), x.Available, x.Reason, x.TS.UTC(),
+		r.Partition, r.Offset, now,
+	}, nil
 }
 
 func header(r *kgo.Record, key string) []byte {

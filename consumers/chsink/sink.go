@@ -38,7 +38,7 @@ import (
 )
 
 // Topics the sink consumes.
-var Topics = []string{kafka.TopicAccepted, kafka.TopicStockChangelog, kafka.TopicDLQ, kafka.TopicWindows, kafka.TopicReorders, event.TopicRouting}
+var Topics = []string{kafka.TopicAccepted, kafka.TopicStockChangelog, kafka.TopicDLQ, kafka.TopicWindows, kafka.TopicReorders, event.TopicRouting, event.TopicReservationResults}
 
 // Config configures the sink.
 type Config struct {

@@ -437,6 +437,14 @@ func runContract(t *testing.T, b broker) {
 		Reason: "no_stock", Final: true, Attempt: 2, Breakdown: event.RoutingBreakdown{Backorder: 40, Total: 40},
 		LatencyMS: 0.75, Region: "DE-1", ShipTo: rd1.ShipTo,
 	}
+	// The stock pipeline's answers to routing: accepted, rejected, and an
+	// expiry (released).
+	rr1 := event.ReservationResult{ReservationID: r.id + "-O1/" + skuA + "/WH1/1", OrderID: r.id + "-O1", SKU: event.SKU(skuA), Warehouse: "WH1",
+		Qty: 2, Status: event.ReservationAccepted, Available: 95, TS: at(31)}
+	rr2 := event.ReservationResult{ReservationID: r.id + "-O1/" + skuB + "/WH2/1", OrderID: r.id + "-O1", SKU: event.SKU(skuB), Warehouse: "WH2",
+		Qty: 1, Status: event.ReservationRejected, Available: 0, Reason: event.ResultInsufficientStock, TS: at(31)}
+	rr3 := rr1
+	rr3.Status, rr3.Available, rr3.Reason, rr3.TS = event.ReservationReleased, 97, event.ResultExpired, at(31+24*60)
 	// Raw bytes as a producer sent them: control characters, quotes,
 	// backslashes, UTF-8 and a byte that is not UTF-8.
 	dlqRaw := "{\"pad\":\"tab\there\nnew line \\\"q\\\" back\\\\slash \u00fc \xff\"}"
@@ -458,6 +466,8 @@ func runContract(t *testing.T, b broker) {
 			r.windowRecord(t, wDay),
 			r.reorderRecord(t, ro1),
 			r.routingRecord(t, rd1),
+			r.resultRecord(t, rr1),
+			r.resultRecord(t, rr2),
 		}},
 		{commit: false, records: r.abortedRecords(t, "1", at(5), level(skuA, "WH1", -1, 0, at(5), 99), 99)},
 		{commit: true, records: []*kgo.Record{
@@ -480,6 +490,7 @@ func runContract(t *testing.T, b broker) {
 		{commit: true, records: []*kgo.Record{
 			r.reorderRecord(t, ro1Recv),
 			r.routingRecord(t, rd2),
+			r.resultRecord(t, rr3),
 			r.levelRecord(t, level(skuB, "WH2", 10, 0, at(170), 4)),
 			rawRecord(kafka.TopicStockChangelog, event.ChangelogSeenPrefix+m3.EventID, strconv.AppendInt(nil, m3.TS.UnixMilli(), 10)),
 		}},
@@ -631,6 +642,18 @@ func runContract(t *testing.T, b broker) {
 			},
 		},
 		{
+			// One row per record, in its own coordinates.
+			name: "reservation_results",
+			query: `SELECT reservation_id, order_id, sku, warehouse, qty, status, available, reason, ts,
+				src_partition >= 0 AND src_offset >= 0, ingested_at >= {since:DateTime64(3, 'UTC')}
+				FROM reservation_results FINAL WHERE startsWith(order_id, {run:String}) ORDER BY reservation_id, ts`,
+			want: [][]any{
+				{rr1.ReservationID, rr1.OrderID, skuA, "WH1", int64(2), "accepted", int64(95), "", rr1.TS, uint64(1), uint64(1)},
+				{rr3.ReservationID, rr3.OrderID, skuA, "WH1", int64(2), "released", int64(97), "expired", rr3.TS, uint64(1), uint64(1)},
+				{rr2.ReservationID, rr2.OrderID, skuB, "WH2", int64(1), "rejected", int64(0), "insufficient_stock", rr2.TS, uint64(1), uint64(1)},
+			},
+		},
+		{
 			// Not even a duplicate hidden by FINAL: aborted records are
 			// never inserted.
 			name: "aborted transactions leave no raw rows",
@@ -644,8 +667,9 @@ func runContract(t *testing.T, b broker) {
 				(SELECT count() FROM demand_windows WHERE startsWith(sku, {run:String}) AND units >= 1000),
 				(SELECT count() FROM reorders WHERE startsWith(sku, {run:String}) AND qty >= 1000),
 				(SELECT count() FROM routing_decisions WHERE startsWith(order_id, {aborted:String})),
-				(SELECT count() FROM routing_assignments WHERE startsWith(order_id, {aborted:String}))`,
-			want: [][]any{{uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0)}},
+				(SELECT count() FROM routing_assignments WHERE startsWith(order_id, {aborted:String})),
+				(SELECT count() FROM reservation_results WHERE startsWith(order_id, {aborted:String}))`,
+			want: [][]any{{uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0), uint64(0)}},
 		},
 	}
 	params := append(r.params(), store.TimeParam("since", since), store.StringParam("aborted", r.ev("ab")))
@@ -855,6 +879,8 @@ func (r run) abortedRecords(t *testing.T, n string, ts time.Time, lv event.Stock
 		r.windowRecord(t, r.window(lv.SKU, lv.Warehouse, event.WindowHour, event.WindowCorrection, ts.Truncate(time.Hour), 1000, 1000, 1)),
 		r.reorderRecord(t, r.reorder(lv.SKU, lv.Warehouse, 1000, event.ReorderOrdered, ts, 1000)),
 		r.routingRecord(t, r.routing(id("R"), 1, true, ts, 1000, string(lv.Warehouse))),
+		r.resultRecord(t, event.ReservationResult{ReservationID: id("R") + "/1", OrderID: id("R"), SKU: lv.SKU, Warehouse: lv.Warehouse,
+			Qty: 1000, Status: event.ReservationAccepted, Available: -1000, TS: ts}),
 	}
 }
 
@@ -944,6 +970,17 @@ func (r run) routing(order string, attempt int64, final bool, ts time.Time, qty 
 	}
 	b.Total = b.Sum()
 	return d
+}
+
+// resultRecord is x as the stock pipeline writes it to the reservation
+// results topic, keyed by order id.
+func (r run) resultRecord(t *testing.T, x event.ReservationResult) *kgo.Record {
+	t.Helper()
+	v, err := json.Marshal(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rawRecord(event.TopicReservationResults, x.OrderID, v)
 }
 
 // routingRecord is d as the routing pipeline writes it to the routing

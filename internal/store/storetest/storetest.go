@@ -926,15 +926,29 @@ func testVerifyRouting(t *testing.T, open Opener) {
 	if err := s.Insert(ctx, lb); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.Query(ctx, "SELECT problem, n, arrayMap(e -> (e.1, e.5, e.6), examples) FROM ("+sql.MustQuery(sql.VerifyRouting)+")")
+	rb := &store.Batch{
+		Table:   "reservation_results",
+		Columns: []string{"reservation_id", "order_id", "sku", "warehouse", "qty", "status", "available", "reason", "ts", "src_partition", "src_offset"},
+		Rows: [][]any{
+			{"O1/A/W1/1", "O1", "A", "W1", int64(2), "accepted", int64(0), "", base, int32(0), int64(0)},
+			{"O2/B/W1/1", "O2", "B", "W1", int64(3), "accepted", int64(-2), "", base, int32(0), int64(1)}, // oversold
+			{"O3/B/W1/1", "O3", "B", "W1", int64(9), "rejected", int64(-8), "insufficient_stock", base, int32(0), int64(2)},
+		},
+	}
+	if err := s.Insert(ctx, rb); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Query(ctx, "SELECT problem, n, arrayMap(e -> (e.1, e.5, e.6, e.9, e.10), examples) FROM ("+sql.MustQuery(sql.VerifyRouting)+")")
 	if err != nil {
 		t.Fatalf("verify_routing: %v", err)
 	}
 	CompareRows(t, res, [][]any{
 		{"checked", uint64(3), []any{}},
-		{"multiple_final", uint64(1), []any{[]any{"O2", "", ""}}},
-		{"negative_available", uint64(1), []any{[]any{"", "A", "W1"}}},
-		{"no_final", uint64(1), []any{[]any{"O3", "", ""}}},
+		{"multiple_final", uint64(1), []any{[]any{"O2", "", "", "", int64(0)}}},
+		{"negative_available", uint64(1), []any{[]any{"O2", "B", "W1", "O2/B/W1/1", int64(-2)}}},
+		{"no_final", uint64(1), []any{[]any{"O3", "", "", "", int64(0)}}},
+		{"reservations_checked", uint64(2), []any{}},
+		{"reserved_above_on_hand", uint64(1), []any{[]any{"", "A", "W1", "", int64(0)}}},
 	})
 }
 
