@@ -2,6 +2,9 @@ module github.com/stockflow/stockflow
 
 go 1.26.5
 
+// The plugin frontend's npm packages; some ship Go files.
+ignore ./dashboards/plugin/node_modules
+
 require (
 	github.com/ClickHouse/ch-go v0.75.0
 	github.com/ClickHouse/clickhouse-go/v2 v2.51.0

@@ -46,7 +46,7 @@ func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {
 
 func TestComposeServices(t *testing.T) {
 	p := loadCompose(t)
-	want := []string{"clickhouse", "grafana", "kafka", "migrate", "simulate", "stockflow-process"}
+	want := []string{"clickhouse", "grafana", "kafka", "migrate", "simulate", "stockflow-process", "stockflow-serve"}
 	got := p.ServiceNames()
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
@@ -69,6 +69,7 @@ func TestComposeStockflowServices(t *testing.T) {
 			replicas: 2,
 			health:   true,
 		},
+		{name: "stockflow-serve", command: []string{"serve", "--clickhouse", "clickhouse://default:@clickhouse:9000/stockflow"}, replicas: 1, health: true},
 		{name: "simulate", command: []string{"simulate", "--brokers", "kafka:9092", "--clickhouse", "clickhouse://default:@clickhouse:9000/stockflow"}, replicas: 1, profile: "simulate"},
 		{name: "migrate", command: []string{"migrate", "--brokers", "kafka:9092", "--clickhouse", "clickhouse://default:@clickhouse:9000/stockflow"}, replicas: 1},
 	}
@@ -107,7 +108,7 @@ func TestComposeInfrastructure(t *testing.T) {
 	images := map[string]string{
 		"kafka":      "apache/kafka:4.",
 		"clickhouse": "clickhouse/clickhouse-server:",
-		"grafana":    "grafana/grafana:",
+		"grafana":    "stockflow-grafana:", // FROM grafana/grafana (TestDockerfileGrafana)
 	}
 	for name, prefix := range images {
 		t.Run(name, func(t *testing.T) {
@@ -170,14 +171,50 @@ func TestComposePortsLoopback(t *testing.T) {
 
 func TestComposeGrafanaProvisioning(t *testing.T) {
 	p := loadCompose(t)
-	var source string
-	for _, v := range service(t, p, "grafana").Volumes {
-		if v.Target == "/etc/grafana/provisioning" {
+	g := service(t, p, "grafana")
+	var source, dashboards string
+	for _, v := range g.Volumes {
+		switch v.Target {
+		case "/etc/grafana/provisioning":
 			source = v.Source
+		case "/etc/grafana/dashboards/stockflow":
+			dashboards = v.Source
 		}
 	}
 	if source == "" {
 		t.Fatal("no provisioning mounted at /etc/grafana/provisioning")
+	}
+	// The dashboards provider reads the folder the dashboards are mounted
+	// at, and the folder holds the generated dashboards.
+	prov, err := os.ReadFile(filepath.Join(source, "dashboards", "stockflow.yml"))
+	if err != nil {
+		t.Fatalf("dashboards provider: %v", err)
+	}
+	if !strings.Contains(string(prov), "path: /etc/grafana/dashboards/stockflow") {
+		t.Error("dashboards/stockflow.yml does not read /etc/grafana/dashboards/stockflow")
+	}
+	if files, _ := filepath.Glob(filepath.Join(dashboards, "*.json")); len(files) == 0 {
+		t.Errorf("no dashboards in %q mounted at /etc/grafana/dashboards/stockflow", dashboards)
+	}
+	// The stockflow data source: the plugin built into the image, allowed
+	// unsigned, pointed at the serve service with the token serve checks.
+	if g.Build == nil || filepath.Base(g.Build.Dockerfile) != "Dockerfile.grafana" {
+		t.Errorf("grafana is not built from deploy/docker/Dockerfile.grafana: %+v", g.Build)
+	}
+	env := func(svc types.ServiceConfig, k string) string {
+		if v, ok := svc.Environment[k]; ok && v != nil {
+			return *v
+		}
+		return ""
+	}
+	if got := env(g, "GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS"); got != "stockflow-inventory-datasource" {
+		t.Errorf("GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS = %q", got)
+	}
+	if got := env(g, "STOCKFLOW_API_URL"); got != "http://stockflow-serve:8686" {
+		t.Errorf("STOCKFLOW_API_URL = %q, want the serve service", got)
+	}
+	if a, b := env(g, "STOCKFLOW_API_TOKEN"), env(service(t, p, "stockflow-serve"), "STOCKFLOW_API_TOKEN"); a == "" || a != b {
+		t.Errorf("Grafana's API token %q differs from serve's %q", a, b)
 	}
 	b, err := os.ReadFile(filepath.Join(source, "datasources", "clickhouse.yml"))
 	if err != nil {
@@ -187,6 +224,30 @@ func TestComposeGrafanaProvisioning(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("datasources/clickhouse.yml lacks %q", want)
 		}
+	}
+}
+
+// TestDockerfileGrafana checks the Grafana image: Grafana OSS with the
+// plugin's frontend and backend, the dashboards and the provisioning, the
+// plugin allowed unsigned, running as Grafana's own non-root user.
+func TestDockerfileGrafana(t *testing.T) {
+	b, err := os.ReadFile("docker/Dockerfile.grafana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"FROM grafana/grafana:", "node build.mjs", "./cmd/gpx_stockflow", "gpx_stockflow_${TARGETOS}_${TARGETARCH}",
+		"CGO_ENABLED=0", "GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS=stockflow-inventory-datasource",
+		"COPY dashboards/json /etc/grafana/dashboards/stockflow", "COPY deploy/grafana/provisioning /etc/grafana/provisioning", "USER 472"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("Dockerfile.grafana lacks %q", want)
+		}
+	}
+	ignore, err := os.ReadFile("docker/Dockerfile.grafana.dockerignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ignore), "dashboards/plugin/node_modules") {
+		t.Error("Dockerfile.grafana.dockerignore sends dashboards/plugin/node_modules (560 MB) to the build")
 	}
 }
 

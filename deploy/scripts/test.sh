@@ -5,15 +5,19 @@
 #
 #   1. host tools (ensure-deps.sh), then in parallel: golangci-lint, libchdb.so
 #      (the embedded ClickHouse engine), the Apache Kafka jars, the
-#      Kubernetes JSON schemas (deploy/k8s_test.go), Go modules
+#      Kubernetes JSON schemas (deploy/k8s_test.go), Go modules, the
+#      Grafana plugin frontend's npm packages (dashboards/plugin/npm-ci.sh)
 #   2. go vet (plain and with -tags integration)
 #   3. golangci-lint
 #   4. go test ./...  (unit, kfake, embedded ClickHouse)
-#   5. a short fuzz run of the event decoder
-#   6. a real Apache Kafka broker (kafka-start.sh), then
+#   5. the plugin frontend: tsc, jest and the AMD build
+#      (test-plugin-frontend.sh)
+#   6. a short fuzz run of the event decoder
+#   7. a real Apache Kafka broker (kafka-start.sh), then
 #      go test -tags integration -run Integration -count=1 -p 1 -timeout 25m ./...
-#      against it (including the crash, rebalance and broker-restart harness)
-#   7. the broker is stopped whatever happened (trap), a summary is printed,
+#      against it (including the crash, rebalance, broker-restart and
+#      three-instance scale-out harness)
+#   8. the broker is stopped whatever happened (trap), a summary is printed,
 #      and the exit status is non-zero if any step failed.
 #
 # Every step runs even if an earlier one failed, so one run shows every
@@ -122,6 +126,10 @@ fetch_all() {
   pids[go-modules]=$!
   "$SCRIPTS/fetch-pyexport.sh" >"$logs/pyexport.out" 2>"$logs/pyexport.err" &
   pids[pyexport]=$!
+  if command -v npm >/dev/null 2>&1; then # else the plugin frontend step names what is missing
+    dashboards/plugin/npm-ci.sh >"$logs/npm.out" 2>"$logs/npm.err" &
+    pids[npm]=$!
+  fi
   for name in "${!pids[@]}"; do
     if ! wait "${pids[$name]}"; then
       echo "fetch: $name failed" >&2
@@ -158,7 +166,7 @@ GOLANGCI_LINT="" STOCKFLOW_CHDB_LIB="" KAFKA_LIBS="" STOCKFLOW_K8S_SCHEMAS=""
 step "fetch" fetch_all
 versions
 
-# --- 2-5. static checks, unit tests, fuzz ------------------------------------
+# --- 2-6. static checks, unit tests, plugin frontend, fuzz ------------------
 
 vet() {
   go vet ./... && go vet -tags integration ./... && go vet -tags chserver ./internal/store/server
@@ -186,9 +194,10 @@ fuzz() {
 step "go vet" vet
 step "golangci-lint" lint
 step "go test" unit
+step "plugin frontend" "$SCRIPTS/test-plugin-frontend.sh"
 step "fuzz FuzzDecode" fuzz
 
-# --- 6. real Apache Kafka ------------------------------------------------------
+# --- 7. real Apache Kafka ------------------------------------------------------
 
 start_kafka() {
   local out
