@@ -13,6 +13,7 @@ const (
 	APIDaysOfCover        = "api_days_of_cover"
 	APIStockoutRisk       = "api_stockout_risk"
 	APIForecastVsActual   = "api_forecast_vs_actual"
+	APIForecastAccuracy   = "api_forecast_accuracy"
 	APIReorders           = "api_reorders"
 	APIReordersDaily      = "api_reorders_daily"
 	APIRoutingDecisions   = "api_routing_decisions"

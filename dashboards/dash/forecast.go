@@ -16,7 +16,8 @@ const (
 
 // forecast answers "is the forecast right, how wide is its uncertainty,
 // and what does that mean for this SKU's stock?" for one SKU at one
-// warehouse.
+// warehouse, and "which models are chosen and how accurate are they?" for
+// the warehouse.
 func forecast() *board {
 	one := Query{QueryType: "forecast_vs_actual", SKU: []string{"$" + varSKU}, Warehouse: []string{"$" + varWarehouse}}
 	risk := Query{QueryType: "stockout_risk", SKU: []string{"$" + varSKU}, Warehouse: []string{"$" + varWarehouse}}
@@ -60,5 +61,19 @@ func forecast() *board {
 			})).
 		WithPanel(list("Fill rate", "Web order fill rate per SKU and region", Query{QueryType: "fill_rate", SKU: []string{"$" + varSKU}, Region: []string{"$" + varRegion}}, [4]uint32{12, 16, 12, 9}).
 			OverrideByName("fill_rate", []dashboard.DynamicConfigValue{prop("unit", "percentunit")}).
-			OverrideByName("line_fill_rate", []dashboard.DynamicConfigValue{prop("unit", "percentunit")}))
+			OverrideByName("line_fill_rate", []dashboard.DynamicConfigValue{prop("unit", "percentunit")})).
+		WithPanel(list("Forecast accuracy by model — $warehouse", "Per model chosen for the series at $warehouse, the latest training run in the time range: "+
+			"MASE and RMSSE (below 1 beats the naive forecast), WAPE and bias (share of actual units; bias above 0 over-forecasts), "+
+			"pinball loss of the quantiles, and the share of days inside the 90% interval (0.9 is calibrated)",
+			Query{QueryType: "forecast_accuracy", Region: []string{"$" + varRegion}, Warehouse: []string{"$" + varWarehouse}}, [4]uint32{0, 25, 24, 7}).
+			OverrideByName("mase", []dashboard.DynamicConfigValue{
+				prop("decimals", 2), prop("thresholds", thresholdsProp("green", 1.0, "orange", 1.5, "red")), prop("custom.cellOptions", cellBackground),
+			}).
+			OverrideByName("rmsse", []dashboard.DynamicConfigValue{prop("decimals", 2)}).
+			OverrideByName("pinball", []dashboard.DynamicConfigValue{prop("decimals", 3)}).
+			OverrideByName("wape", []dashboard.DynamicConfigValue{prop("unit", "percentunit")}).
+			OverrideByName("bias", []dashboard.DynamicConfigValue{prop("unit", "percentunit")}).
+			OverrideByName("coverage_90", []dashboard.DynamicConfigValue{
+				prop("unit", "percentunit"), prop("thresholds", thresholdsProp("red", 0.8, "orange", 0.85, "green")), prop("custom.cellOptions", cellBackground),
+			}))
 }

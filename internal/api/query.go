@@ -61,6 +61,7 @@ var QueryRoutes = []QueryRoute{
 	{Name: "days_of_cover", Path: "/api/v1/cover", Query: sql.APIDaysOfCover, Shape: ShapeTable, Summary: "Days of cover: available stock ÷ forecast daily demand, against the lead time"},
 	{Name: "stockout_risk", Path: "/api/v1/stockout-risk", Query: sql.APIStockoutRisk, Shape: ShapeTable, Summary: "P(demand over lead time > inventory position) and projected stockout date"},
 	{Name: "forecast_vs_actual", Path: "/api/v1/forecast", Query: sql.APIForecastVsActual, Shape: ShapeTimeSeries, Summary: "Daily actual demand against the forecast and its p10–p90 band", Ahead: 28 * 24 * time.Hour},
+	{Name: "forecast_accuracy", Path: "/api/v1/forecast/accuracy", Query: sql.APIForecastAccuracy, Shape: ShapeTable, Summary: "Forecast accuracy by chosen model over the latest run per series: MASE, RMSSE, WAPE, bias, pinball loss, 90% interval coverage"},
 	{Name: "reorders", Path: "/api/v1/reorders", Query: sql.APIReorders, Shape: ShapeTable, Summary: "Reorders and transfers in their latest status"},
 	{Name: "transfers", Path: "/api/v1/transfers", Query: sql.APIReorders, Shape: ShapeTable, Summary: "Lateral transfers in their latest status", Fixed: map[string]string{"kind": "transfer"}},
 	{Name: "reorders_daily", Path: "/api/v1/reorders/daily", Query: sql.APIReordersDaily, Shape: ShapeTimeSeries, Summary: "Reorders and transfers decided per day, units, value and still open"},

@@ -222,6 +222,17 @@ func TestQueryFigures(t *testing.T) {
 			{key: map[string]any{"time": "2026-01-16T00:00:00Z"}, want: map[string]any{"actual": 12.0}},
 			{key: map[string]any{"time": "2026-01-17T00:00:00Z"}, want: map[string]any{"actual": nil, "forecast": 10.0}},
 		}},
+		{name: "forecast accuracy by model, latest run per series", path: "/api/v1/forecast/accuracy", q: url.Values{"from": {"2026-01-01"}, "to": {"2026-02-01"}}, rows: 2, checks: []check{
+			{key: map[string]any{"model": "theta"}, want: map[string]any{"series": 2.0, "mase": 0.7, "rmsse": 0.7, "wape": 0.4, "bias": 0.1, "coverage_90": 0.9, "censored_days": 1.0, "last_cutoff": "2026-01-14T00:00:00Z"}},
+			{key: map[string]any{"model": "croston"}, want: map[string]any{"series": 1.0, "mase": 1.5, "bias": -0.2, "censored_days": 2.0}},
+		}},
+		{name: "forecast accuracy of the runs before the 12th", path: "/api/v1/forecast/accuracy", q: url.Values{"from": {"2026-01-01"}, "to": {"2026-01-12"}}, rows: 2, checks: []check{
+			{key: map[string]any{"model": "ets"}, want: map[string]any{"series": 1.0, "mase": 1.2}},
+		}},
+		{name: "forecast accuracy of the window's run only", path: "/api/v1/forecast/accuracy", q: window, rows: 1},
+		{name: "forecast accuracy of one warehouse", path: "/api/v1/forecast/accuracy", q: url.Values{"warehouse": {"W2"}, "from": {"2026-01-01"}, "to": {"2026-02-01"}}, rows: 1, checks: []check{
+			{key: map[string]any{"model": "theta"}, want: map[string]any{"series": 1.0, "bias": nil, "wape": 0.5}},
+		}},
 		{name: "reorders in their latest status", path: "/api/v1/reorders", q: window, rows: 2, checks: []check{
 			{key: map[string]any{"reorder_id": "RO-A-W1-1"}, want: map[string]any{"status": "received", "kind": "purchase", "qty": 50.0, "received_qty": 50.0, "reorder_point": 40.0}},
 		}},

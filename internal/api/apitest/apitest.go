@@ -59,6 +59,21 @@ func Seed(t *testing.T, st store.Store) {
 		)
 	}
 	ins(&store.Batch{Table: "forecasts", Columns: []string{"run_id", "created_at", "cutoff", "sku", "warehouse", "model", "day", "horizon", "mean", "p10", "p50", "p90"}, Rows: fc})
+	// Accuracy of the two runs: "old" chose ets for A/W1 and croston for
+	// B/W1; "new" chose theta for A/W1 (replacing ets there) and A/W2,
+	// whose bias is undefined. Over January: theta 2 series (mase 0.7,
+	// wape 0.4, bias 0.1 from A/W1 alone, coverage 0.9, 1 censored day),
+	// croston 1 series.
+	acc := func(run string, cutoff int, sku, wh, model string, mase, wape, bias, cov any, censored uint32) []any {
+		return []any{run, day(cutoff), day(cutoff), sku, wh, model, uint32(cutoff), uint16(7), censored, mase, mase, wape, bias, 0.25, cov, 1.0}
+	}
+	ins(&store.Batch{Table: "forecast_accuracy", Columns: []string{"run_id", "created_at", "cutoff", "sku", "warehouse", "model", "history_days", "eval_days",
+		"n_censored_days", "mase", "rmsse", "wape", "bias", "pinball", "coverage_90", "backtest_error"}, Rows: [][]any{
+		acc("old", 10, "A", "W1", "ets", 1.2, 0.6, -0.3, 0.7, 0),
+		acc("old", 10, "B", "W1", "croston", 1.5, 0.5, -0.2, 0.8, 2),
+		acc("new", 14, "A", "W1", "theta", 0.8, 0.3, 0.1, 0.85, 1),
+		acc("new", 14, "A", "W2", "theta", 0.6, 0.5, nil, 0.95, 0),
+	}})
 	// A/W1: a purchase that learned a 3-day lead time and was received,
 	// and an open transfer of 7 from W2.
 	ins(&store.Batch{Table: "reorders", Columns: []string{"reorder_id", "kind", "status", "ts", "sku", "warehouse", "from_warehouse", "qty", "received_qty", "lead_time_days", "unit_cost", "reorder_point"}, Rows: [][]any{
