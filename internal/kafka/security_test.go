@@ -3,22 +3,11 @@ package kafka
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/stockflow/stockflow/internal/tlsfile/tlsfiletest"
 )
 
 // The security tests connect through stockflow's own Config and Opts — the
@@ -41,97 +32,6 @@ const (
 	secUser     = "stockflow"
 	secPassword = "s3cret-SASL-pw-7f1c" // what a leak would show
 )
-
-// testPKI is a throwaway CA with a server certificate for 127.0.0.1 and
-// a client certificate, written as PEM files.
-type testPKI struct {
-	caFile, clientCert, clientKey string
-	pool                          *x509.CertPool
-	server                        tls.Certificate
-}
-
-func newTestPKI(t *testing.T, dir, name string) *testPKI {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name + " test CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		IsCA:                  true,
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf := func(serial int64, cn string, usage x509.ExtKeyUsage, ips []net.IP) ([]byte, *ecdsa.PrivateKey) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber: big.NewInt(serial),
-			Subject:      pkix.Name{CommonName: cn},
-			NotBefore:    now.Add(-time.Hour),
-			NotAfter:     now.Add(24 * time.Hour),
-			KeyUsage:     x509.KeyUsageDigitalSignature,
-			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-			IPAddresses:  ips,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der, key
-	}
-	srvDER, srvKey := leaf(2, "127.0.0.1", x509.ExtKeyUsageServerAuth, []net.IP{net.IPv4(127, 0, 0, 1)})
-	cliDER, cliKey := leaf(3, "stockflow-client", x509.ExtKeyUsageClientAuth, nil)
-
-	write := func(file, typ string, der []byte) string {
-		p := filepath.Join(dir, name+"-"+file)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	keyDER := func(k *ecdsa.PrivateKey) []byte {
-		b, err := x509.MarshalECPrivateKey(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	p := &testPKI{
-		caFile:     write("ca.pem", "CERTIFICATE", caDER),
-		clientCert: write("client.pem", "CERTIFICATE", cliDER),
-		clientKey:  write("client-key.pem", "EC PRIVATE KEY", keyDER(cliKey)),
-		pool:       x509.NewCertPool(),
-		server:     tls.Certificate{Certificate: [][]byte{srvDER}, PrivateKey: srvKey},
-	}
-	p.pool.AddCert(caCert)
-	return p
-}
-
-// serverTLS is the broker side: the server certificate, and with mutual
-// the client certificate is required and checked against the CA.
-func (p *testPKI) serverTLS(mutual bool) *tls.Config {
-	c := &tls.Config{Certificates: []tls.Certificate{p.server}, MinVersion: tls.VersionTLS12}
-	if mutual {
-		c.ClientAuth = tls.RequireAndVerifyClientCert
-		c.ClientCAs = p.pool
-	}
-	return c
-}
 
 // secCluster starts a kfake cluster with the given security options.
 func secCluster(t *testing.T, opts ...kfake.Opt) []string {
@@ -224,8 +124,8 @@ func firstContact(ctx context.Context, cfg Config) error {
 
 func TestSecurityKfake(t *testing.T) {
 	dir := t.TempDir()
-	pki := newTestPKI(t, dir, "good")
-	other := newTestPKI(t, dir, "other") // a CA the broker's certificate does not chain to
+	pki := tlsfiletest.New(t, dir, "good")
+	other := tlsfiletest.New(t, dir, "other") // a CA the broker's certificate does not chain to
 	mechs := []string{MechanismPlain, MechanismScramSHA256, MechanismScramSHA512}
 
 	type tcase struct {
@@ -260,10 +160,10 @@ func TestSecurityKfake(t *testing.T) {
 			},
 			tcase{
 				name:    m + " over TLS",
-				cluster: append([]kfake.Opt{kfake.TLS(pki.serverTLS(false))}, sasl...),
+				cluster: append([]kfake.Opt{kfake.TLS(pki.ServerTLS(false))}, sasl...),
 				cfg: func(b []string) Config {
 					return Config{Brokers: b, SASL: SASL{Mechanism: m, User: secUser, Password: secPassword},
-						TLS: TLS{Enabled: true, CAFile: pki.caFile}}
+						TLS: TLS{Enabled: true, CAFile: pki.CAFile}}
 				},
 			},
 			tcase{
@@ -303,60 +203,60 @@ func TestSecurityKfake(t *testing.T) {
 		},
 		tcase{
 			name:    "TLS with the CA file",
-			cluster: []kfake.Opt{kfake.TLS(pki.serverTLS(false))},
+			cluster: []kfake.Opt{kfake.TLS(pki.ServerTLS(false))},
 			cfg: func(b []string) Config {
-				return Config{Brokers: b, TLS: TLS{Enabled: true, CAFile: pki.caFile}}
+				return Config{Brokers: b, TLS: TLS{Enabled: true, CAFile: pki.CAFile}}
 			},
 		},
 		tcase{
 			name:    "TLS with a server name",
-			cluster: []kfake.Opt{kfake.TLS(pki.serverTLS(false))},
+			cluster: []kfake.Opt{kfake.TLS(pki.ServerTLS(false))},
 			cfg: func(b []string) Config {
-				return Config{Brokers: b, TLS: TLS{Enabled: true, CAFile: pki.caFile, ServerName: "127.0.0.1"}}
+				return Config{Brokers: b, TLS: TLS{Enabled: true, CAFile: pki.CAFile, ServerName: "127.0.0.1"}}
 			},
 		},
 		tcase{
 			name:    "mutual TLS with a client certificate",
-			cluster: []kfake.Opt{kfake.TLS(pki.serverTLS(true))},
+			cluster: []kfake.Opt{kfake.TLS(pki.ServerTLS(true))},
 			cfg: func(b []string) Config {
-				return Config{Brokers: b, TLS: TLS{Enabled: true, CAFile: pki.caFile, CertFile: pki.clientCert, KeyFile: pki.clientKey}}
+				return Config{Brokers: b, TLS: TLS{Enabled: true, CAFile: pki.CAFile, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}}
 			},
 		},
 		tcase{
 			name:    "mutual TLS with SCRAM-SHA-512",
-			cluster: []kfake.Opt{kfake.TLS(pki.serverTLS(true)), kfake.EnableSASL(), kfake.Superuser(MechanismScramSHA512, secUser, secPassword)},
+			cluster: []kfake.Opt{kfake.TLS(pki.ServerTLS(true)), kfake.EnableSASL(), kfake.Superuser(MechanismScramSHA512, secUser, secPassword)},
 			cfg: func(b []string) Config {
 				return Config{Brokers: b, SASL: SASL{Mechanism: MechanismScramSHA512, User: secUser, Password: secPassword},
-					TLS: TLS{Enabled: true, CAFile: pki.caFile, CertFile: pki.clientCert, KeyFile: pki.clientKey}}
+					TLS: TLS{Enabled: true, CAFile: pki.CAFile, CertFile: pki.ClientCert, KeyFile: pki.ClientKey}}
 			},
 		},
 		tcase{
 			name:    "TLS with a CA the server does not chain to",
-			cluster: []kfake.Opt{kfake.TLS(pki.serverTLS(false))},
+			cluster: []kfake.Opt{kfake.TLS(pki.ServerTLS(false))},
 			cfg: func(b []string) Config {
-				return Config{Brokers: b, TLS: TLS{Enabled: true, CAFile: other.caFile}}
+				return Config{Brokers: b, TLS: TLS{Enabled: true, CAFile: other.CAFile}}
 			},
 			wantErr: []string{"certificate signed by unknown authority"},
 		},
 		tcase{
 			name:    "TLS with a server name the certificate does not hold",
-			cluster: []kfake.Opt{kfake.TLS(pki.serverTLS(false))},
+			cluster: []kfake.Opt{kfake.TLS(pki.ServerTLS(false))},
 			cfg: func(b []string) Config {
-				return Config{Brokers: b, TLS: TLS{Enabled: true, CAFile: pki.caFile, ServerName: "kafka.example.com"}}
+				return Config{Brokers: b, TLS: TLS{Enabled: true, CAFile: pki.CAFile, ServerName: "kafka.example.com"}}
 			},
 			wantErr: []string{"kafka.example.com"},
 		},
 		tcase{
 			name:    "mutual TLS without a client certificate",
-			cluster: []kfake.Opt{kfake.TLS(pki.serverTLS(true))},
+			cluster: []kfake.Opt{kfake.TLS(pki.ServerTLS(true))},
 			cfg: func(b []string) Config {
-				return Config{Brokers: b, TLS: TLS{Enabled: true, CAFile: pki.caFile}}
+				return Config{Brokers: b, TLS: TLS{Enabled: true, CAFile: pki.CAFile}}
 			},
 			wantErr: []string{"certificate"},
 		},
 		tcase{
 			name:    "plaintext client against a TLS listener",
-			cluster: []kfake.Opt{kfake.TLS(pki.serverTLS(false))},
+			cluster: []kfake.Opt{kfake.TLS(pki.ServerTLS(false))},
 			cfg:     func(b []string) Config { return Config{Brokers: b} },
 			wantErr: []string{"is TLS missing?"},
 		},

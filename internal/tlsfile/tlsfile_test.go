@@ -1,104 +1,23 @@
 package tlsfile
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/stockflow/stockflow/internal/tlsfile/tlsfiletest"
 )
 
-// pki is a throw-away certificate authority with a server and a client
-// certificate, written as PEM files.
-type pki struct {
-	caFile, serverCert, serverKey, clientCert, clientKey string
-	otherCA                                              string // a CA that signed nothing here
-}
-
-func newPKI(t *testing.T) pki {
-	t.Helper()
-	dir := t.TempDir()
-	write := func(name, typ string, der []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	serial := int64(0)
-	issue := func(tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey, []byte) {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		serial++
-		tmpl.SerialNumber = big.NewInt(serial)
-		tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
-		if parent == nil {
-			parent, parentKey = tmpl, key
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cert, err := x509.ParseCertificate(der)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cert, key, der
-	}
-	keyDER := func(k *ecdsa.PrivateKey) []byte {
-		b, err := x509.MarshalECPrivateKey(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	caTmpl := func(cn string) *x509.Certificate {
-		return &x509.Certificate{Subject: pkix.Name{CommonName: cn}, IsCA: true, BasicConstraintsValid: true,
-			KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	}
-	ca, caKey, caDER := issue(caTmpl("test CA"), nil, nil)
-	_, _, otherDER := issue(caTmpl("other CA"), nil, nil)
-	_, sKey, sDER := issue(&x509.Certificate{Subject: pkix.Name{CommonName: "clickhouse"}, DNSNames: []string{"ch.internal"},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, ca, caKey)
-	_, cKey, cDER := issue(&x509.Certificate{Subject: pkix.Name{CommonName: "stockflow"},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, ca, caKey)
-	return pki{
-		caFile:     write("ca.pem", "CERTIFICATE", caDER),
-		otherCA:    write("other-ca.pem", "CERTIFICATE", otherDER),
-		serverCert: write("server.pem", "CERTIFICATE", sDER),
-		serverKey:  write("server-key.pem", "EC PRIVATE KEY", keyDER(sKey)),
-		clientCert: write("client.pem", "CERTIFICATE", cDER),
-		clientKey:  write("client-key.pem", "EC PRIVATE KEY", keyDER(cKey)),
-	}
-}
-
 // TestLoadHandshake runs real TLS handshakes against a server that
-// presents a certificate for ch.internal from the test CA and requires a
+// presents a certificate for localhost from the test CA and requires a
 // client certificate from the same CA.
 func TestLoadHandshake(t *testing.T) {
-	p := newPKI(t)
-	serverCert, err := tls.LoadX509KeyPair(p.serverCert, p.serverKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caPEM, err := os.ReadFile(p.caFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clients := x509.NewCertPool()
-	clients.AppendCertsFromPEM(caPEM)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{serverCert},
-		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: clients, MinVersion: tls.VersionTLS12})
+	dir := t.TempDir()
+	p := tlsfiletest.New(t, dir, "good")
+	other := tlsfiletest.New(t, dir, "other") // a CA that signed nothing the server has
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", p.ServerTLS(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,11 +43,12 @@ func TestLoadHandshake(t *testing.T) {
 		cfg  Config
 		ok   bool
 	}{
-		{"trusted CA, client certificate, server name", Config{CAFile: p.caFile, CertFile: p.clientCert, KeyFile: p.clientKey, ServerName: "ch.internal"}, true},
-		{"wrong CA", Config{CAFile: p.otherCA, CertFile: p.clientCert, KeyFile: p.clientKey, ServerName: "ch.internal"}, false},
-		{"wrong server name", Config{CAFile: p.caFile, CertFile: p.clientCert, KeyFile: p.clientKey, ServerName: "other.internal"}, false},
-		{"no client certificate", Config{CAFile: p.caFile, ServerName: "ch.internal"}, false},
-		{"system roots only", Config{CertFile: p.clientCert, KeyFile: p.clientKey, ServerName: "ch.internal"}, false},
+		{"trusted CA, client certificate, server name", Config{CAFile: p.CAFile, CertFile: p.ClientCert, KeyFile: p.ClientKey, ServerName: "localhost"}, true},
+		{"wrong CA", Config{CAFile: other.CAFile, CertFile: p.ClientCert, KeyFile: p.ClientKey, ServerName: "localhost"}, false},
+		{"wrong server name", Config{CAFile: p.CAFile, CertFile: p.ClientCert, KeyFile: p.ClientKey, ServerName: "ch.internal"}, false},
+		{"no client certificate", Config{CAFile: p.CAFile, ServerName: "localhost"}, false},
+		{"client certificate of another CA", Config{CAFile: p.CAFile, CertFile: other.ClientCert, KeyFile: other.ClientKey, ServerName: "localhost"}, false},
+		{"system roots only", Config{CertFile: p.ClientCert, KeyFile: p.ClientKey, ServerName: "localhost"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,16 +72,18 @@ func TestLoadHandshake(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	p := newPKI(t)
+	dir := t.TempDir()
+	p := tlsfiletest.New(t, dir, "good")
+	other := tlsfiletest.New(t, dir, "other")
 	tests := []struct {
 		name string
 		cfg  Config
 	}{
-		{"missing CA file", Config{CAFile: filepath.Join(t.TempDir(), "none.pem")}},
-		{"CA file without certificates", Config{CAFile: p.clientKey}},
-		{"certificate without key", Config{CertFile: p.clientCert}},
-		{"key without certificate", Config{KeyFile: p.clientKey}},
-		{"key that does not match", Config{CertFile: p.clientCert, KeyFile: p.serverKey}},
+		{"missing CA file", Config{CAFile: filepath.Join(dir, "none.pem")}},
+		{"CA file without certificates", Config{CAFile: p.ClientKey}},
+		{"certificate without key", Config{CertFile: p.ClientCert}},
+		{"key without certificate", Config{KeyFile: p.ClientKey}},
+		{"key that does not match", Config{CertFile: p.ClientCert, KeyFile: other.ClientKey}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
