@@ -2,7 +2,9 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"sync/atomic"
@@ -28,11 +30,15 @@ func (e *RestoreError) Error() string {
 func (e *RestoreError) Unwrap() error { return e.Err }
 
 // SettleTimeout bounds how long ReadCommitted waits for a transaction left
-// open on the partition it restores. It is longer than franz-go's default
-// transaction timeout (40 s), after which the coordinator aborts a
-// transaction whose producer died, plus the broker's sweep for timed-out
-// transactions (10 s by default).
-const SettleTimeout = 60 * time.Second
+// open on the partition it restores. A hand-over's open transaction ends
+// within moments: the previous owner aborts it when it sees the
+// revocation, or its commit marker is being written. What stays open
+// longer is a transaction that hangs (a broker stopped between the end of
+// a transaction and its markers, KAFKA-12671) or one of a killed producer
+// that the coordinator aborts only after the transaction timeout; the
+// restore then goes on from the last stable offset, as it did before it
+// waited, and logs it.
+const SettleTimeout = 15 * time.Second
 
 // ReadCommitted reads one partition of a changelog topic from its start up
 // to its end and passes every committed data record to fn in offset order:
@@ -44,7 +50,8 @@ const SettleTimeout = 60 * time.Second
 //
 // Before reading, it waits until no transaction is open on the partition
 // (its last stable offset reaches its high watermark), at most
-// SettleTimeout. Only the partition's owner writes a changelog partition,
+// SettleTimeout; then it reads up to the last stable offset and logs an
+// *OpenTransactionError to log. Only the partition's owner writes a changelog partition,
 // so an open transaction there belongs to the previous owner: a rebalance
 // can hand the partition over after that owner's EndTxn succeeded but
 // before the coordinator wrote the commit marker. Reading only up to the
@@ -56,15 +63,15 @@ const SettleTimeout = 60 * time.Second
 // should have initialised its producer id first, so that a transaction
 // left by its own previous incarnation (same transactional id) is aborted
 // rather than waited out.
-func ReadCommitted(ctx context.Context, cfg Config, topic string, part int32, fn func(*kgo.Record)) (int, error) {
-	n, err := readCommitted(ctx, cfg, topic, part, fn)
+func ReadCommitted(ctx context.Context, cfg Config, topic string, part int32, log *slog.Logger, fn func(*kgo.Record)) (int, error) {
+	n, err := readCommitted(ctx, cfg, topic, part, log, fn)
 	if err != nil {
 		return n, &RestoreError{Topic: topic, Partition: part, Err: err}
 	}
 	return n, nil
 }
 
-func readCommitted(ctx context.Context, cfg Config, topic string, part int32, fn func(*kgo.Record)) (int, error) {
+func readCommitted(ctx context.Context, cfg Config, topic string, part int32, log *slog.Logger, fn func(*kgo.Record)) (int, error) {
 	opts, err := cfg.Opts()
 	if err != nil {
 		return 0, err
@@ -82,7 +89,12 @@ func readCommitted(ctx context.Context, cfg Config, topic string, part int32, fn
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
 	end, err := settle(ctx, adm, topic, part)
-	if err != nil {
+	var open *OpenTransactionError
+	if errors.As(err, &open) {
+		if log != nil {
+			log.Warn("changelog partition still has an open transaction; restoring up to its last stable offset", "err", err)
+		}
+	} else if err != nil {
 		return 0, err
 	}
 	starts, err := adm.ListStartOffsets(ctx, topic)
@@ -119,7 +131,8 @@ func readCommitted(ctx context.Context, cfg Config, topic string, part int32, fn
 }
 
 // OpenTransactionError is a changelog partition whose last stable offset
-// stayed below its high watermark for SettleTimeout.
+// stayed below its high watermark for SettleTimeout. ReadCommitted logs it
+// and goes on.
 type OpenTransactionError struct {
 	Topic                   string
 	Partition               int32

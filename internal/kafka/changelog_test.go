@@ -50,7 +50,7 @@ func TestReadCommittedWaitsForOpenTransaction(t *testing.T) {
 			done := make(chan result, 1)
 			go func() {
 				var got []string
-				_, err := ReadCommitted(ctx, cfg, TopicStockChangelog, 0, func(r *kgo.Record) { got = append(got, string(r.Value)) })
+				_, err := ReadCommitted(ctx, cfg, TopicStockChangelog, 0, nil, func(r *kgo.Record) { got = append(got, string(r.Value)) })
 				done <- result{got, err}
 			}()
 			select {
@@ -74,8 +74,9 @@ func TestReadCommittedWaitsForOpenTransaction(t *testing.T) {
 
 // TestInitTransactionsAbortsOwnOpenTransaction is a processor restarting
 // after kill -9 with the same transactional id: initialising its producer
-// aborts the transaction it left open, so the restore neither waits it out
-// nor sees its records.
+// aborts the transaction it left open (no transaction is open on the
+// partition once it returns), so the restore neither waits for it nor
+// sees its records.
 func TestInitTransactionsAbortsOwnOpenTransaction(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
@@ -88,8 +89,20 @@ func TestInitTransactionsAbortsOwnOpenTransaction(t *testing.T) {
 	if err := InitTransactions(ctx, restarted); err != nil {
 		t.Fatal(err)
 	}
+	adm := kadm.NewClient(restarted)
+	stable, err := listed(ctx, adm.ListCommittedOffsets, TopicStockChangelog, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hwm, err := listed(ctx, adm.ListEndOffsets, TopicStockChangelog, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stable.Offset != hwm.Offset {
+		t.Fatalf("after InitTransactions the partition's last stable offset is %d, its high watermark %d: the old transaction is still open", stable.Offset, hwm.Offset)
+	}
 	var got []string
-	if _, err := ReadCommitted(ctx, cfg, TopicStockChangelog, 0, func(r *kgo.Record) { got = append(got, string(r.Value)) }); err != nil {
+	if _, err := ReadCommitted(ctx, cfg, TopicStockChangelog, 0, nil, func(r *kgo.Record) { got = append(got, string(r.Value)) }); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"a"}; !slices.Equal(got, want) {

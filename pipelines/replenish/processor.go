@@ -355,7 +355,7 @@ func (p *Processor) partitionState(ctx context.Context, part int32) (*partition,
 	}
 	start := time.Now()
 	st := newPartition()
-	n, err := kafka.ReadCommitted(ctx, p.cfg.Kafka, kafka.TopicReplenishChangelog, part, func(r *kgo.Record) {
+	n, err := kafka.ReadCommitted(ctx, p.cfg.Kafka, kafka.TopicReplenishChangelog, part, p.log, func(r *kgo.Record) {
 		p.applyChangelog(st, r)
 	})
 	if err != nil {

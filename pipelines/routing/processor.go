@@ -511,7 +511,7 @@ func (p *Processor) partitionState(ctx context.Context, part int32) (*partition,
 	}
 	start := time.Now()
 	st := newPartition()
-	n, err := kafka.ReadCommitted(ctx, p.cfg.Kafka, kafka.TopicRoutingChangelog, part, func(r *kgo.Record) {
+	n, err := kafka.ReadCommitted(ctx, p.cfg.Kafka, kafka.TopicRoutingChangelog, part, p.log, func(r *kgo.Record) {
 		p.applyChangelog(st, r)
 	})
 	if err != nil {

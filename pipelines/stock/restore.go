@@ -21,7 +21,7 @@ func (p *Processor) restore(ctx context.Context, part int32) (*partition, error)
 	st := newPartition(p.cfg.Grace)
 	winState := make(map[string][]byte) // latest value per window-state key
 	start := time.Now()
-	n, err := kafka.ReadCommitted(ctx, p.cfg.Kafka, kafka.TopicStockChangelog, part, func(r *kgo.Record) {
+	n, err := kafka.ReadCommitted(ctx, p.cfg.Kafka, kafka.TopicStockChangelog, part, p.log, func(r *kgo.Record) {
 		p.applyChangelog(st, r, winState)
 	})
 	if err != nil {
