@@ -186,6 +186,20 @@ func (s *Settings) ApplyEnv(lookup func(string) (string, bool)) error {
 		v, ok := lookup(k)
 		return strings.TrimSpace(v), ok && strings.TrimSpace(v) != ""
 	}
+	// fromFile sets *dst from the file named by the variable name (a
+	// mounted secret), trimmed; what names the file in the error.
+	fromFile := func(name, what string, dst *string) error {
+		v, ok := get(name)
+		if !ok {
+			return nil
+		}
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return fmt.Errorf("config: read %s file: %w", what, err)
+		}
+		*dst = strings.TrimSpace(string(b))
+		return nil
+	}
 	if v, ok := get("STOCKFLOW_DATA"); ok {
 		s.Data = v
 	}
@@ -195,22 +209,14 @@ func (s *Settings) ApplyEnv(lookup func(string) (string, bool)) error {
 	if v, ok := get("STOCKFLOW_CLICKHOUSE"); ok {
 		s.ClickHouse = v
 	}
-	if v, ok := get("STOCKFLOW_CLICKHOUSE_FILE"); ok {
-		b, err := os.ReadFile(v)
-		if err != nil {
-			return fmt.Errorf("config: read ClickHouse DSN file: %w", err)
-		}
-		s.ClickHouse = strings.TrimSpace(string(b))
+	if err := fromFile("STOCKFLOW_CLICKHOUSE_FILE", "ClickHouse DSN", &s.ClickHouse); err != nil {
+		return err
 	}
 	if v, ok := get("STOCKFLOW_CLICKHOUSE_PASSWORD"); ok {
 		s.ClickHousePassword = v
 	}
-	if v, ok := get("STOCKFLOW_CLICKHOUSE_PASSWORD_FILE"); ok {
-		b, err := os.ReadFile(v)
-		if err != nil {
-			return fmt.Errorf("config: read ClickHouse password file: %w", err)
-		}
-		s.ClickHousePassword = strings.TrimSpace(string(b))
+	if err := fromFile("STOCKFLOW_CLICKHOUSE_PASSWORD_FILE", "ClickHouse password", &s.ClickHousePassword); err != nil {
+		return err
 	}
 	if v, ok := get("STOCKFLOW_CLICKHOUSE_CLUSTER"); ok {
 		s.ClickHouseCluster.Name = v
@@ -264,32 +270,20 @@ func (s *Settings) ApplyEnv(lookup func(string) (string, bool)) error {
 	if v, ok := get("STOCKFLOW_KAFKA_SASL_PASSWORD"); ok {
 		s.Kafka.Password = v
 	}
-	if v, ok := get("STOCKFLOW_KAFKA_SASL_PASSWORD_FILE"); ok {
-		b, err := os.ReadFile(v)
-		if err != nil {
-			return fmt.Errorf("config: read SASL password file: %w", err)
-		}
-		s.Kafka.Password = strings.TrimSpace(string(b))
+	if err := fromFile("STOCKFLOW_KAFKA_SASL_PASSWORD_FILE", "SASL password", &s.Kafka.Password); err != nil {
+		return err
 	}
 	if v, ok := get("STOCKFLOW_API_ADMIN_TOKEN"); ok {
 		s.AdminToken = v
 	}
-	if v, ok := get("STOCKFLOW_API_ADMIN_TOKEN_FILE"); ok {
-		b, err := os.ReadFile(v)
-		if err != nil {
-			return fmt.Errorf("config: read API admin token file: %w", err)
-		}
-		s.AdminToken = strings.TrimSpace(string(b))
+	if err := fromFile("STOCKFLOW_API_ADMIN_TOKEN_FILE", "API admin token", &s.AdminToken); err != nil {
+		return err
 	}
 	if v, ok := get("STOCKFLOW_API_TOKEN"); ok {
 		s.ReadToken = v
 	}
-	if v, ok := get("STOCKFLOW_API_TOKEN_FILE"); ok {
-		b, err := os.ReadFile(v)
-		if err != nil {
-			return fmt.Errorf("config: read API token file: %w", err)
-		}
-		s.ReadToken = strings.TrimSpace(string(b))
+	if err := fromFile("STOCKFLOW_API_TOKEN_FILE", "API token", &s.ReadToken); err != nil {
+		return err
 	}
 	if v, ok := get("STOCKFLOW_KAFKA_TLS"); ok {
 		b, err := strconv.ParseBool(v)
