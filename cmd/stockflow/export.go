@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,7 +23,7 @@ func cmdExport(ctx context.Context, args []string) error {
 	c.fs.StringVar(&dataset, "dataset", "", "dataset: "+strings.Join(export.Names(), ", "))
 	c.fs.StringVar(&from, "from", "", "first UTC day, YYYY-MM-DD")
 	c.fs.StringVar(&to, "to", "", "last UTC day, YYYY-MM-DD (inclusive)")
-	c.fs.StringVar(&out, "out", "", "output directory (date=YYYY-MM-DD/part-00000.parquet, _schema.json, _README.md)")
+	c.fs.StringVar(&out, "out", "", "export directory: DATASET/date=YYYY-MM-DD/part-00000.parquet, README.md and _schema.json (shared by the datasets exported there)")
 	c.fs.StringVar(&skus, "skus", "", "only these SKUs, comma-separated")
 	c.fs.StringVar(&warehouses, "warehouses", "", "only these warehouses, comma-separated")
 	c.fs.StringVar(&regions, "regions", "", "only the warehouses of these regions, comma-separated")
@@ -60,8 +61,9 @@ func cmdExport(ctx context.Context, args []string) error {
 	if c.jsonOut {
 		return json.NewEncoder(os.Stdout).Encode(res)
 	}
-	fmt.Printf("exported %s %s..%s: %d rows, %d partitions, %.1f MB in %.2fs (%.0f rows/s) to %s\n",
-		res.Dataset, res.From, res.To, res.Rows, len(res.Partitions), float64(res.Bytes)/1e6, res.Seconds, float64(res.Rows)/max(res.Seconds, 1e-9), res.Out)
+	fmt.Printf("exported %s %s..%s: %d rows, %d partitions, %.1f MB in %.2fs (%.0f rows/s) to %s (described in %s)\n",
+		res.Dataset, res.From, res.To, res.Rows, len(res.Partitions), float64(res.Bytes)/1e6, res.Seconds, float64(res.Rows)/max(res.Seconds, 1e-9),
+		res.Dir, filepath.Join(res.Out, export.ReadmeFile))
 	if len(res.Removed) > 0 {
 		fmt.Printf("removed stale partitions: %s\n", strings.Join(res.Removed, ", "))
 	}

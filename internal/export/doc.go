@@ -7,10 +7,12 @@
 // store) ahead of their encoding into Parquet with parquet-go (zstd,
 // dictionaries for low-cardinality columns, statistics, row groups sized
 // for analytics, rows sorted by SKU, warehouse and time; every column
-// encoded by a goroutine of its own), and the Hive-style partitioned
-// output directory (date=YYYY-MM-DD/part-00000.parquet, replaced
-// atomically, with _schema.json and _README.md, which Parquet readers
-// skip). It also builds the HTTP export of package api (Handler).
+// encoded by a goroutine of its own), and the export directory: one
+// Hive-partitioned directory per dataset holding Parquet only
+// (DATASET/date=YYYY-MM-DD/part-00000.parquet, each replaced
+// atomically), beside a README.md and a _schema.json that describe every
+// dataset exported there. It also builds the HTTP export of package api
+// (Handler).
 //
 // It imports package store, package api (for the HTTP export's types),
 // the SQL of package sql, arrow-go and parquet-go; it must not import

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,7 +23,9 @@ import (
 // Options configures an export to a directory.
 type Options struct {
 	Query
-	// Out is the output directory (created if missing).
+	// Out is the export directory (created if missing): the dataset's
+	// partitions go to Out/<dataset>/, and README.md and _schema.json in
+	// Out describe every dataset exported there.
 	Out    string
 	Writer WriterOptions
 	// Allocator holds the Arrow buffers; default memory.DefaultAllocator.
@@ -50,17 +53,20 @@ func (o Options) Validate() error {
 // Partition is one written partition file.
 type Partition struct {
 	Date  string `json:"date"`
-	Path  string `json:"path"` // relative to the output directory
+	Path  string `json:"path"` // relative to the export directory (Result.Out)
 	Rows  int64  `json:"rows"`
 	Bytes int64  `json:"bytes"`
 }
 
 // Result reports an export.
 type Result struct {
-	Dataset    string      `json:"dataset"`
-	From       string      `json:"from"`
-	To         string      `json:"to"`
-	Out        string      `json:"out"`
+	Dataset string `json:"dataset"`
+	From    string `json:"from"`
+	To      string `json:"to"`
+	Out     string `json:"out"`
+	// Dir is the dataset's directory, Out/<dataset>: what Parquet
+	// readers open.
+	Dir        string      `json:"dir"`
 	Rows       int64       `json:"rows"`
 	Bytes      int64       `json:"bytes"`
 	Partitions []Partition `json:"partitions"`
@@ -74,10 +80,14 @@ type Result struct {
 const PartitionFile = "part-00000.parquet"
 
 // Export writes the dataset's rows of the range as Hive-partitioned
-// Parquet under opts.Out, one file per UTC day, each replaced atomically
-// (written to a temporary file in its directory, then renamed), and
-// rewrites _schema.json and _README.md. Partitions of the range that have
-// no rows any more are removed; partitions outside it are left alone.
+// Parquet under opts.Out/<dataset>/, one file per UTC day, each replaced
+// atomically (written to a temporary file in its directory, then
+// renamed), and rewrites README.md and _schema.json in opts.Out.
+// Partitions of the range that have no rows any more are removed;
+// partitions outside it are left alone. The dataset directory holds
+// nothing but Parquet, so every reader opens it with no options. Two
+// exports of one dataset into one directory at once: the second fails
+// (errLocked); exports of different datasets may run side by side.
 func Export(ctx context.Context, st store.Store, opts Options) (*Result, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -95,15 +105,30 @@ func Export(ctx context.Context, st store.Store, opts Options) (*Result, error) 
 // key first) as Export does.
 func export(ctx context.Context, opts Options, read source) (*Result, error) {
 	started := time.Now()
-	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+	ds := opts.Dataset
+	dir := filepath.Join(opts.Out, ds.Name)
+	if err := checkMetadataFiles(opts.Out); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("export: create output directory: %w", err)
 	}
-	ds := opts.Dataset
-	res := &Result{Dataset: ds.Name, From: day(opts.From), To: day(opts.To), Out: opts.Out}
-	pw := &partitionWriter{out: opts.Out, ds: ds, wopts: opts.Writer}
+	unlock, err := lockFile(filepath.Join(opts.Out, "."+ds.Name+".lock"), false)
+	if errors.Is(err, errLocked) {
+		return nil, fmt.Errorf("export: another export of %s into %s is running", ds.Name, opts.Out)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	defer unlock()
+	if err := removeLeftovers(dir); err != nil {
+		return nil, err
+	}
+	res := &Result{Dataset: ds.Name, From: day(opts.From), To: day(opts.To), Out: opts.Out, Dir: dir}
+	pw := &partitionWriter{out: dir, ds: ds, wopts: opts.Writer}
 	defer pw.abort()
 	schema := ds.ArrowSchema()
-	err := pipe(ctx, read, func(rec arrow.RecordBatch) error {
+	err = pipe(ctx, read, func(rec arrow.RecordBatch) error {
 		dates, ok := rec.Column(0).(*array.Date32)
 		if !ok {
 			return fmt.Errorf("export %s: partition key is %s, not date32", ds.Name, rec.Column(0).DataType())
@@ -140,7 +165,7 @@ func export(ctx context.Context, opts Options, read source) (*Result, error) {
 	if err := pw.finish(res); err != nil {
 		return nil, err
 	}
-	removed, err := removeStale(opts.Out, opts.From, opts.To, res.Partitions)
+	removed, err := removeStale(dir, opts.From, opts.To, res.Partitions)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +184,7 @@ func export(ctx context.Context, opts Options, read source) (*Result, error) {
 // finished partition is closed (its last row group, footer, rename) in
 // the background while the next one is written; one at most.
 type partitionWriter struct {
-	out   string
+	out   string // the dataset directory
 	ds    *Dataset
 	wopts WriterOptions
 
@@ -216,8 +241,9 @@ func (p *partitionWriter) create(d arrow.Date32) (*partitionFile, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("export: create partition: %w", err)
 	}
-	// A leading dot: readers skip it while it is being written.
-	tmp, err := os.CreateTemp(dir, "."+PartitionFile+".tmp-*")
+	// A leading dot: pyarrow and pandas skip it while it is being
+	// written (polars does not, but only sees it for that moment).
+	tmp, err := os.CreateTemp(dir, tmpPrefix+"*")
 	if err != nil {
 		return nil, fmt.Errorf("export: create partition file: %w", err)
 	}
@@ -244,8 +270,15 @@ func (p *partitionWriter) wait(res *Result) error {
 	if c.err != nil {
 		return c.err
 	}
-	res.Partitions = append(res.Partitions, c.part)
+	p.record(res, c.part)
 	return nil
+}
+
+// record adds a written partition to the result, its path relative to
+// the export directory.
+func (p *partitionWriter) record(res *Result, part Partition) {
+	part.Path = filepath.Join(p.ds.Name, part.Path)
+	res.Partitions = append(res.Partitions, part)
 }
 
 // finish closes the last partitions, in order.
@@ -259,7 +292,7 @@ func (p *partitionWriter) finish(res *Result) error {
 		if err != nil {
 			return err
 		}
-		res.Partitions = append(res.Partitions, part)
+		p.record(res, part)
 	}
 	return nil
 }
@@ -276,8 +309,9 @@ func (p *partitionWriter) abort() {
 	}
 }
 
-// finish closes the file and renames it into place; on failure it
-// removes it.
+// finish closes the file and renames it into place in the dataset
+// directory out; on failure it removes it. The partition's path is
+// relative to out.
 func (f *partitionFile) finish(out string) (Partition, error) {
 	name := f.date.FormattedString()
 	rows := f.fw.Rows()
@@ -318,6 +352,25 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	n, err := c.w.Write(b)
 	c.n += int64(n)
 	return n, err
+}
+
+// tmpPrefix starts the name of a partition file being written.
+const tmpPrefix = "." + PartitionFile + ".tmp-"
+
+// removeLeftovers removes the partition files that an export killed while
+// writing them left in the dataset directory dir (the caller holds the
+// dataset's lock, so no export is writing them now).
+func removeLeftovers(dir string) error {
+	left, err := filepath.Glob(filepath.Join(dir, PartitionKey+"=*", tmpPrefix+"*"))
+	if err != nil {
+		return fmt.Errorf("export: list leftovers: %w", err)
+	}
+	for _, f := range left {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("export: remove a killed export's file: %w", err)
+		}
+	}
+	return nil
 }
 
 // removeStale removes the date= directories of [from, to] that this

@@ -192,14 +192,18 @@ func TestExport(t *testing.T) {
 						t.Errorf("no %s: %v", f, err)
 					}
 				}
+				if res.Dir != filepath.Join(out, tc.dataset) {
+					t.Errorf("dataset directory %s, want %s", res.Dir, filepath.Join(out, tc.dataset))
+				}
+				checkOnlyParquet(t, res)
 				if res.Rows == 0 {
 					return
 				}
-				if got := fileFigures(t, st, out, tc.sel); fmt.Sprint(got) != fmt.Sprint(want) {
+				if got := fileFigures(t, st, res.Dir, tc.sel); fmt.Sprint(got) != fmt.Sprint(want) {
 					t.Errorf("files read by the engine: %v, the engine's query: %v", got, want)
 				}
 				if tc.dataset == "features" {
-					checkCensored(t, st, out, q, stocked)
+					checkCensored(t, st, res.Dir, q, stocked)
 				}
 			})
 		}
@@ -227,12 +231,43 @@ func TestExportDailyGridStopsAtDataEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			const keys, days = 3 * 2, 9 // days 1-9
-			got := fileFigures(t, st, out, "count(), toString(min(day)), toString(max(day))")
+			got := fileFigures(t, st, res.Dir, "count(), toString(min(day)), toString(max(day))")
 			want := []any{uint64(keys * days), day0.AddDate(0, 0, 1).Format(time.DateOnly), day0.AddDate(0, 0, 9).Format(time.DateOnly)}
 			if res.Rows != keys*days || fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("exported %d rows, files have (rows, first day, last day) %v; want %v", res.Rows, got, want)
 			}
 		})
+	}
+}
+
+// checkOnlyParquet checks that the dataset directory of an export holds
+// the partitions it reports and nothing else (no metadata, no temporary
+// files), which is what lets every reader open it with no options.
+func checkOnlyParquet(t *testing.T, res *export.Result) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, p := range res.Partitions {
+		want[filepath.Join(res.Out, p.Path)] = true
+	}
+	n := 0
+	err := filepath.WalkDir(res.Dir, func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && path != res.Dir && !strings.HasPrefix(d.Name(), export.PartitionKey+"="):
+			t.Errorf("a directory that is not a partition: %s", path)
+		case !d.IsDir() && !want[path]:
+			t.Errorf("a file that is not a partition of the export: %s", path)
+		case !d.IsDir():
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(res.Partitions) {
+		t.Errorf("%d partition files, the export reports %d", n, len(res.Partitions))
 	}
 }
 
@@ -268,11 +303,12 @@ func checkCensored(t *testing.T, st store.Store, dir string, q export.Query, sto
 	}
 }
 
-// TestExportPython reads an export of the features with pyarrow, pandas
-// and polars (the venv of deploy/scripts/fetch-pyexport.sh) the way a
-// data scientist would, pd.read_parquet(DIR) with no options: the same
-// row counts and sums as the engine's own query, and the hive partition
-// key seen by every reader.
+// TestExportPython reads an export of the features with pyarrow, pandas,
+// polars and DuckDB (the venv of deploy/scripts/fetch-pyexport.sh) the way a
+// data scientist would, pd.read_parquet(DIR/features) with no options:
+// the same row counts and sums as the engine's own query, and the hive
+// partition key seen by every reader. A second dataset exported into the
+// same directory first shares README.md and _schema.json with it.
 func TestExportPython(t *testing.T) {
 	py := pythonExport(t)
 	st := storetest.Migrated(t, openStore)
@@ -283,19 +319,20 @@ func TestExportPython(t *testing.T) {
 	}
 	q := export.Query{Dataset: ds, From: day0, To: day0.AddDate(0, 0, 9)}
 	out := t.TempDir()
-	// The README.md an export used to write beside the partitions (pandas
-	// fails on it): the export removes it.
-	if err := os.WriteFile(filepath.Join(out, "README.md"), []byte("# stockflow export: features\n"), 0o600); err != nil {
+	sales, err := export.Lookup("sales")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := export.Export(t.Context(), st, export.Options{Query: q, Out: out}); err != nil {
+	if _, err := export.Export(t.Context(), st, export.Options{Query: export.Query{Dataset: sales, From: q.From, To: q.To}, Out: out}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(out, "README.md")); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("the old README.md is still there: %v", err)
+	res, err := export.Export(t.Context(), st, export.Options{Query: q, Out: out})
+	if err != nil {
+		t.Fatal(err)
 	}
+	checkIndex(t, out, "features", "sales")
 	want := engineFigures(t, st, q, "count(), sum(units_sold), sum(revenue), sum(on_hand), countIf(censored), countIf(campaign)")
-	cmd := exec.CommandContext(t.Context(), py, filepath.Join("testdata", "readback.py"), out, "units_sold,revenue,on_hand", "censored,campaign")
+	cmd := exec.CommandContext(t.Context(), py, filepath.Join("testdata", "readback.py"), res.Dir, "units_sold,revenue,on_hand", "censored,campaign")
 	b, err := cmd.Output()
 	if err != nil {
 		var stderr string
@@ -313,7 +350,7 @@ func TestExportPython(t *testing.T) {
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatalf("readback.py output %q: %v", b, err)
 	}
-	for _, reader := range []string{"pyarrow", "pandas", "polars"} {
+	for _, reader := range []string{"pyarrow", "pandas", "polars", "duckdb"} {
 		r, ok := got[reader]
 		switch {
 		case !ok:
@@ -322,6 +359,45 @@ func TestExportPython(t *testing.T) {
 			math.Abs(r.Sums["revenue"]-num(want[2])) > 1e-6 || fmt.Sprint(int64(r.Sums["on_hand"])) != fmt.Sprint(want[3]) ||
 			fmt.Sprint(r.True["censored"], r.True["campaign"]) != fmt.Sprint(want[4], want[5]) || !r.PartitionKey:
 			t.Errorf("%s read %+v; the engine's query: %v", reader, r, want)
+		}
+	}
+}
+
+// checkIndex checks that _schema.json and README.md of the export
+// directory describe exactly the given datasets, every column of each.
+func checkIndex(t *testing.T, out string, datasets ...string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(out, export.SchemaFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx export.Index
+	if err := json.Unmarshal(b, &idx); err != nil {
+		t.Fatalf("%s: %v", export.SchemaFile, err)
+	}
+	readme, err := os.ReadFile(filepath.Join(out, export.ReadmeFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(idx.Datasets) != len(datasets) {
+		t.Errorf("%s lists %d datasets, want %v", export.SchemaFile, len(idx.Datasets), datasets)
+	}
+	for _, name := range datasets {
+		ds, err := export.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, ok := idx.Datasets[name]
+		if !ok || doc.Path != name || len(doc.Columns) != len(ds.Columns) || doc.LastExport == nil {
+			t.Errorf("%s: %s entry %+v", name, export.SchemaFile, doc)
+		}
+		if !strings.Contains(string(readme), "\n## "+name+"\n") {
+			t.Errorf("README.md has no section for %s", name)
+		}
+		for _, c := range ds.Columns {
+			if !strings.Contains(string(readme), "| `"+c.Name+"` |") {
+				t.Errorf("README.md does not describe %s.%s", name, c.Name)
+			}
 		}
 	}
 }
@@ -343,7 +419,7 @@ func pythonExport(t *testing.T) string {
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("this test needs Python 3.11+ with pyarrow, pandas and polars (deploy/scripts/fetch-pyexport.sh failed: %v)", err)
+		t.Fatalf("this test needs Python 3.11+ with pyarrow, pandas, polars and duckdb (deploy/scripts/fetch-pyexport.sh failed: %v)", err)
 	}
 	return strings.TrimSpace(string(out))
 }
@@ -392,5 +468,64 @@ func TestExportCancelled(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestExportDirectory: an export removes the partition files a killed
+// export left in its dataset directory, drops datasets whose directory is
+// gone from the index, and refuses, before writing anything, an export
+// directory whose README.md is not an export's.
+func TestExportDirectory(t *testing.T) {
+	st := storetest.Migrated(t, openStore)
+	seed(t, st)
+	lookup := func(name string) export.Query {
+		ds, err := export.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return export.Query{Dataset: ds, From: day0, To: day0.AddDate(0, 0, 9)}
+	}
+	out := t.TempDir()
+	if _, err := export.Export(t.Context(), st, export.Options{Query: lookup("sales"), Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	checkIndex(t, out, "sales")
+
+	// A killed export's temporary file, in a partition of another range.
+	left := filepath.Join(out, "features", "date=2020-01-01", "."+export.PartitionFile+".tmp-123")
+	if err := os.MkdirAll(filepath.Dir(left), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(left, []byte("half a file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(out, "sales")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := export.Export(t.Context(), st, export.Options{Query: lookup("features"), Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(left); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the killed export's file is still there: %v", err)
+	}
+	checkIndex(t, out, "features")
+	if res.Rows == 0 {
+		t.Fatal("no features rows")
+	}
+
+	foreign := t.TempDir()
+	if err := os.WriteFile(filepath.Join(foreign, export.ReadmeFile), []byte("# My project\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = export.Export(t.Context(), st, export.Options{Query: lookup("sales"), Out: foreign})
+	if err == nil || !strings.Contains(err.Error(), "not written by stockflow") {
+		t.Fatalf("export into a directory with someone's README.md: got %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(foreign, export.ReadmeFile)); err != nil || string(b) != "# My project\n" {
+		t.Errorf("README.md now %q (%v)", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(foreign, "sales")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the dataset directory was created before the refusal: %v", err)
 	}
 }
