@@ -213,7 +213,7 @@ func Readme(idx Index) string {
 		fmt.Fprintf(&b, "| [%s](#%s) | `%s/` | %v to %v | %v | %v |\n", name, name, d.Path, le["from"], le["to"], le["rows"], le["partitions"])
 	}
 	b.WriteString("\n## Reading it\n\nA dataset directory holds nothing but Parquet, so every reader opens it as it is " +
-		"(the partition key comes back as a column):\n\n")
+		"(the partition key comes back as a column; `DIR` is the directory of this file):\n\n")
 	ex := "features"
 	if _, ok := idx.Datasets[ex]; !ok && len(names) > 0 {
 		ex = names[0]
