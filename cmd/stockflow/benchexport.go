@@ -22,6 +22,7 @@ func benchExport(ctx context.Context, args []string) error {
 	days := fs.Int("days", 30, "days the rows spread over (one partition each)")
 	python := fs.String("python", os.Getenv("STOCKFLOW_PYEXPORT"), "python with pyarrow (default: deploy/scripts/fetch-pyexport.sh)")
 	jsonOut := fs.Bool("json", false, "print exactly one JSON object on stdout")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of stockflow's export (query and writing) to this file")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -45,7 +46,16 @@ func benchExport(ctx context.Context, args []string) error {
 	if err := migrate(ctx, st, newLogger("warn")); err != nil {
 		return err
 	}
-	res, err := export.Bench(ctx, st, export.BenchOptions{Rows: *rows, Days: *days, Dir: dir, Python: *python})
+	bopts := export.BenchOptions{Rows: *rows, Days: *days, Dir: dir, Python: *python}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = f.Close() }() // the profile is written when Bench returns; a lost tail only shortens it
+		bopts.CPUProfile = f
+	}
+	res, err := export.Bench(ctx, st, bopts)
 	if err != nil {
 		return err
 	}

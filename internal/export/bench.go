@@ -6,9 +6,11 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -33,6 +35,9 @@ type BenchOptions struct {
 	// Python runs pyarrow (the venv of deploy/scripts/fetch-pyexport.sh).
 	Python string
 	Writer WriterOptions
+	// CPUProfile, if set, receives a CPU profile of stockflow's export
+	// (the query and the writing, nothing else).
+	CPUProfile io.Writer
 }
 
 // BenchResult is what `stockflow bench export --json` prints: stockflow's
@@ -105,7 +110,15 @@ func Bench(ctx context.Context, st store.Store, opts BenchOptions) (BenchResult,
 	q := Query{Dataset: mustLookup("sales"), From: from, To: from.AddDate(0, 0, opts.Days-1)}
 
 	// stockflow
+	if opts.CPUProfile != nil {
+		if err := pprof.StartCPUProfile(opts.CPUProfile); err != nil {
+			return res, fmt.Errorf("export bench: %w", err)
+		}
+	}
 	sf, err := Export(ctx, st, Options{Query: q, Out: filepath.Join(opts.Dir, "stockflow"), Writer: opts.Writer})
+	if opts.CPUProfile != nil {
+		pprof.StopCPUProfile()
+	}
 	if err != nil {
 		return res, err
 	}
