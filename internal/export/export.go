@@ -113,7 +113,7 @@ func export(ctx context.Context, opts Options, read source) (*Result, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("export: create output directory: %w", err)
 	}
-	unlock, err := lockFile(filepath.Join(opts.Out, "."+ds.Name+".lock"), false)
+	unlock, err := lockDir(dir, false)
 	if errors.Is(err, errLocked) {
 		return nil, fmt.Errorf("export: another export of %s into %s is running", ds.Name, opts.Out)
 	}

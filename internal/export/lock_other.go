@@ -2,6 +2,6 @@
 
 package export
 
-// lockFile does not lock where flock is missing: concurrent exports into
+// lockDir does not lock where flock is missing: concurrent exports into
 // one directory are then the caller's to avoid.
-func lockFile(string, bool) (func(), error) { return func() {}, nil }
+func lockDir(string, bool) (func(), error) { return func() {}, nil }

@@ -9,12 +9,12 @@ import (
 	"syscall"
 )
 
-// lockFile takes an advisory lock (flock) on path, creating the file.
-// With wait false a lock held by another process fails at once with
-// errLocked. The lock goes with the process, so a killed export leaves
-// none behind.
-func lockFile(path string, wait bool) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644) //nolint:gosec // a lock file in the export's own directory
+// lockDir takes an advisory lock (flock) on the directory dir itself, so
+// an export leaves no lock file behind. With wait false a lock held by
+// another export fails at once with errLocked. The lock goes with the
+// process, so a killed export leaves none behind.
+func lockDir(dir string, wait bool) (unlock func(), err error) {
+	f, err := os.Open(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +33,7 @@ func lockFile(path string, wait bool) (unlock func(), err error) {
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, errLocked
 		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
 	return func() { _ = f.Close() }, nil // closing releases the lock
 }

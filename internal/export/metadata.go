@@ -24,7 +24,7 @@ const (
 	ReadmeFile = "README.md"
 )
 
-// errLocked is lockFile's answer when another process holds the lock.
+// errLocked is lockDir's answer when another process holds the lock.
 var errLocked = errors.New("locked")
 
 // Index is the content of _schema.json: every dataset exported into the
@@ -145,7 +145,7 @@ func readIndex(out string) (Index, error) {
 // exports of other datasets into the same directory may run at the same
 // time. Datasets whose directory is gone are dropped from the index.
 func writeMetadata(opts Options, res *Result) error {
-	unlock, err := lockFile(filepath.Join(opts.Out, ".metadata.lock"), true)
+	unlock, err := lockDir(opts.Out, true)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}

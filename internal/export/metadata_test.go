@@ -64,21 +64,24 @@ func TestReadmeNeedsNoOptions(t *testing.T) {
 	}
 }
 
-// TestLockFile: a second holder of a dataset's lock is refused at once,
-// and the lock is free again after unlock.
-func TestLockFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), ".sales.lock")
-	unlock, err := lockFile(path, false)
+// TestLockDir: a second holder of a dataset directory's lock is refused
+// at once, the lock is free again after unlock, and no file is left.
+func TestLockDir(t *testing.T) {
+	path := t.TempDir()
+	unlock, err := lockDir(path, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lockFile(path, false); !errors.Is(err, errLocked) {
+	if _, err := lockDir(path, false); !errors.Is(err, errLocked) {
 		t.Fatalf("second lock: got %v, want errLocked", err)
 	}
 	unlock()
-	unlock2, err := lockFile(path, false)
+	unlock2, err := lockDir(path, false)
 	if err != nil {
 		t.Fatalf("after unlock: %v", err)
 	}
 	unlock2()
+	if left, err := os.ReadDir(path); err != nil || len(left) > 0 {
+		t.Errorf("files left in the locked directory: %v (%v)", left, err)
+	}
 }
