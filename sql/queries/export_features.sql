@@ -73,7 +73,16 @@ WITH
             FROM daily
             GROUP BY sku, warehouse
         ) AS keys
-        CROSS JOIN (SELECT least(max(day), {to:Date}) AS last_day FROM flows) AS data_end
+        CROSS JOIN
+        (
+            -- the last day with any sale or movement, from the raw tables
+            -- (a replayed row repeats its ts, so no FINAL is needed),
+            -- rather than from flows, which would scan both tables FINAL a
+            -- second time
+            SELECT least(toDate(greatest(
+                (SELECT max(ts) FROM stock_movements WHERE ts < end_ts),
+                (SELECT max(ts) FROM sales WHERE ts < end_ts)), 'UTC'), {to:Date}) AS last_day
+        ) AS data_end
     ),
     sold AS
     (
