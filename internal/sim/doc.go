@@ -154,6 +154,8 @@
 // days after the end of the history, or after now() in Live — beyond the
 // wall clock only when the history ends near today, as with the default
 // Start), oversize (over 64 KiB, otherwise valid) and duplicate_event (the
-// exact bytes of a good record from the last day). Bad records never change
-// the simulated stock and have fresh event ids, except the duplicates.
+// exact bytes of a good record from the last day; after a silent replay
+// with the loop closed, only of a record this process emitted). Bad
+// records never change the simulated stock and have fresh event ids,
+// except the duplicates.
 package sim

@@ -257,3 +257,41 @@ func eventTS(d decoded) time.Time {
 	}
 	return d.camp.TS
 }
+
+// TestLiveReplayDuplicatesOwnRecords: with the loop closed
+// (ExternalRouting), a process that replays the history before going
+// live may not repeat what the earlier process emitted, so its
+// duplicate_event records copy only records it emitted itself.
+func TestLiveReplayDuplicatesOwnRecords(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Seed: 6, SKUs: 40, Warehouses: 10, Days: 5, Start: testStart, BadShare: 0.3, LiveRate: 2000,
+		ExternalRouting: true, RunID: "r2"}
+	synctest.Test(t, func(t *testing.T) {
+		s, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second+5*time.Millisecond)
+		defer cancel()
+		emitted := map[string]bool{}
+		dups := 0
+		err = s.Live(ctx, time.Now, func(rec Record) error {
+			switch rec.Bad {
+			case "":
+				emitted[string(rec.Value)] = true
+			case event.ReasonDuplicateEvent:
+				dups++
+				if !emitted[string(rec.Value)] {
+					t.Errorf("duplicate_event of a record this process never emitted: %.120s", rec.Value)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dups == 0 {
+			t.Fatalf("no duplicate_event among %d live records", len(emitted))
+		}
+	})
+}

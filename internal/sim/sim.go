@@ -555,6 +555,18 @@ func (s *Sim) Live(ctx context.Context, now func() time.Time, emit Emit) error {
 			}
 			return fmt.Errorf("sim: replay history: %w", err)
 		}
+		if s.cfg.ExternalReplenishment || s.cfg.ExternalRouting {
+			// With the loop closed the replay can differ from the history
+			// the earlier process emitted: the reorders and decisions it
+			// is handed at a day end may have reached that process at a
+			// later one (measured: `stockflow run` replays diverged from
+			// day 16 of 30, the first closed-loop day). A duplicate_event
+			// copying a replayed record would then carry an id the
+			// earlier process used for another event, often of another
+			// SKU, which a pipeline keyed by SKU cannot see as a repeat.
+			// So duplicates copy only records this process emitted.
+			s.nRec = 0
+		}
 	}
 	s.emit, s.now, s.live = emit, now, true
 	defer func() { s.emit, s.now, s.live = nil, nil, false }()
