@@ -3,14 +3,17 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stockflow/stockflow/internal/config"
+	"github.com/stockflow/stockflow/internal/export"
 	"github.com/stockflow/stockflow/internal/store"
 	"github.com/stockflow/stockflow/pipelines/forecast"
 )
@@ -135,7 +138,7 @@ func TestRunEmbeddedConservation(t *testing.T) {
 		n, _ := res.Uint64(0, 0)
 		u, _ := res.Uint64(0, 1)
 		if n != u {
-			t.Errorf("%s: %d rows for %d event ids", table, n, u)
+			t.Errorf("%s: %d rows for %d event ids; %s", table, n, u, repeatedIDs(ctx, t, st, table))
 		}
 		raw += n
 	}
@@ -163,6 +166,56 @@ func TestRunEmbeddedConservation(t *testing.T) {
 	}
 	if n, _ := store.AsUint64(res.Rows[0][0]); n != 0 {
 		t.Errorf("%d valid counts were dead-lettered as late", n)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkRunExport(ctx, t, dir, f.days)
+}
+
+// repeatedIDs describes the rows of the event ids that table holds more
+// than once (FINAL), for a failure message.
+func repeatedIDs(ctx context.Context, t *testing.T, st store.Store, table string) string {
+	t.Helper()
+	res, err := st.Query(ctx, "SELECT event_id, groupArray(tuple(toString(ts), src_topic, src_partition, src_offset, toString(ingested_at))) "+
+		"FROM "+table+" FINAL GROUP BY event_id HAVING count() > 1 ORDER BY event_id LIMIT 5")
+	if err != nil {
+		return "listing them failed: " + err.Error()
+	}
+	return fmt.Sprintf("repeated ids (event_id, [(ts, source topic, partition, offset, ingested)]): %v", res.Rows)
+}
+
+// checkRunExport runs `stockflow export --dataset features` on the data
+// dir of a run, as the README shows it: a partition for every simulated
+// day (the history and today), in a directory of Parquet only, with
+// README.md and _schema.json beside it.
+func checkRunExport(ctx context.Context, t *testing.T, dataDir string, days int) {
+	t.Helper()
+	out := t.TempDir()
+	today := time.Now().UTC()
+	from, to := today.AddDate(0, 0, -days-30).Format(time.DateOnly), today.AddDate(0, 0, 1).Format(time.DateOnly)
+	if err := cmdExport(ctx, []string{"--data", dataDir, "--dataset", "features", "--from", from, "--to", to, "--out", out}); err != nil {
+		t.Fatalf("stockflow export: %v", err)
+	}
+	for _, f := range []string{export.ReadmeFile, export.SchemaFile} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("export: %v", err)
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(out, "features"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The history's days, today, and the day the history began when the
+	// simulator's clock crossed midnight while it ran: days+1 or days+2.
+	if n := len(entries); n < days+1 || n > days+2 {
+		t.Errorf("export: %d entries in the features directory, want a partition per simulated day (%d or %d)", n, days+1, days+2)
+	}
+	for _, e := range entries {
+		part := filepath.Join(out, "features", e.Name(), export.PartitionFile)
+		if _, err := os.Stat(part); err != nil || !e.IsDir() || !strings.HasPrefix(e.Name(), "date=") {
+			t.Errorf("export: %s is not a date partition with %s (%v)", e.Name(), export.PartitionFile, err)
+		}
 	}
 }
 
