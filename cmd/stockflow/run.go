@@ -94,7 +94,10 @@ type simState struct {
 	Days        int       `json:"days"`
 	Start       time.Time `json:"start"`
 	HistoryDone bool      `json:"history_done"`
-	Runs        int       `json:"runs"`
+	// HistoryDigest is the simulator's digest of the history it produced
+	// (sim.Sim.HistoryDigest); a later run's silent replay must match it.
+	HistoryDigest string `json:"history_digest,omitempty"`
+	Runs          int    `json:"runs"`
 }
 
 func loadSimState(path string) (simState, bool, error) {
@@ -204,6 +207,13 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 		return err
 	}
 	defer loop.Close()
+	// A history an earlier run produced is replayed silently; the journal
+	// hands the replay what that run's loop handed it (loopjournal.go).
+	loop.replaying = resumed && state.HistoryDone
+	if loop.journal, err = openLoopJournal(filepath.Join(s.Data, "simulation-loop.jsonl"), state.Days, log); err != nil {
+		return err
+	}
+	defer func() { _ = loop.journal.Close() }() // every entry was synced when written
 	whs := simulator.Warehouses()
 	if err := registerWarehouses(ctx, st, whs); err != nil {
 		return err
@@ -385,14 +395,46 @@ func run(ctx context.Context, s config.Settings, f runFlags, log *slog.Logger) e
 	if err := saveSimState(statePath, state); err != nil && runErr == nil {
 		runErr = err
 	}
+	replay := replayCheck(state, loop, simulator.HistoryDigest())
+	if replay != nil && !replay.Matches {
+		log.Warn("the simulator's replay of the history differs from the history produced earlier: the simulated world carries on from another state",
+			"history_digest", state.HistoryDigest, "replay_digest", replay.Digest, "journal_missing", loop.missing)
+	}
 	fmt.Fprintf(os.Stderr, "stockflow run: stopped after %s: %d events in, %d dead-lettered, %d ledgers, %d rows written\n",
 		time.Since(started).Round(time.Second), ps.In, ps.DLQ, ps.Keys, sink.Rows())
 	if f.summary != "" || f.jsonOut {
-		if err := writeSummary(context.WithoutCancel(ctx), f, st, ps, rs, ts, loop, produced.Load(), time.Since(started), s, chVersion, drainErr, trainer.Summary()); err != nil && runErr == nil {
+		if err := writeSummary(context.WithoutCancel(ctx), f, st, ps, rs, ts, loop, replay, produced.Load(), time.Since(started), s, chVersion, drainErr, trainer.Summary()); err != nil && runErr == nil {
 			runErr = err
 		}
 	}
 	return runErr
+}
+
+// replaySummary is the "replay" object of the run summary: how the
+// simulator's silent replay of a history an earlier run produced compared
+// with that history.
+type replaySummary struct {
+	// Digest is the replay's sim.Sim.HistoryDigest, HistoryDigest the one
+	// the earlier run saved; Matches is their equality.
+	Digest        string `json:"digest"`
+	HistoryDigest string `json:"history_digest"`
+	Matches       bool   `json:"matches"`
+	// JournalMissing counts journaled decisions and reorders the topics
+	// no longer held; SkippedHandedEarlier those not handed again at live
+	// day ends because an earlier run had handed them.
+	JournalMissing       int `json:"journal_missing"`
+	SkippedHandedEarlier int `json:"skipped_handed_earlier"`
+}
+
+// replayCheck compares the replayed history's digest with the one saved
+// when the history was produced: nil when this run produced the history,
+// or did not replay it all, or the earlier run saved no digest.
+func replayCheck(state simState, loop *closedLoop, digest string) *replaySummary {
+	if !loop.replaying || digest == "" || state.HistoryDigest == "" {
+		return nil
+	}
+	return &replaySummary{Digest: digest, HistoryDigest: state.HistoryDigest, Matches: digest == state.HistoryDigest,
+		JournalMissing: loop.missing, SkippedHandedEarlier: loop.skipped}
 }
 
 // produceSimulation produces the history (unless state says it is done),
@@ -458,6 +500,7 @@ func produceSimulation(ctx context.Context, kc kafka.Config, s *sim.Sim, state *
 			return fmt.Errorf("flush history: %w", err)
 		}
 		state.HistoryDone = true
+		state.HistoryDigest = s.HistoryDigest()
 		if statePath != "" {
 			if err := saveSimState(statePath, *state); err != nil {
 				return err
@@ -522,7 +565,7 @@ var summaryTables = []string{"sales", "stock_movements", "orders", "campaigns", 
 
 // writeSummary writes the run's figures to --summary and, with --json, to
 // stdout. fc is the forecast training's summary, nil when it is disabled.
-func writeSummary(ctx context.Context, f runFlags, st store.Store, ps stock.Stats, rs replenish.Stats, ts routing.Stats, loop *closedLoop, produced int64, took time.Duration, s config.Settings, chVersion string, drainErr error, fc *runForecastSummary) error {
+func writeSummary(ctx context.Context, f runFlags, st store.Store, ps stock.Stats, rs replenish.Stats, ts routing.Stats, loop *closedLoop, replay *replaySummary, produced int64, took time.Duration, s config.Settings, chVersion string, drainErr error, fc *runForecastSummary) error {
 	counts := make(map[string]uint64, len(summaryTables))
 	for _, t := range summaryTables {
 		// FINAL: count distinct rows, not replays waiting to be merged.
@@ -558,6 +601,7 @@ func writeSummary(ctx context.Context, f runFlags, st store.Store, ps stock.Stat
 		"drained":            drained,
 		"seconds":            took.Seconds(),
 		"forecast":           fc,
+		"replay":             replay,
 		"replenish": map[string]any{
 			"records_in": rs.In, "reorders": rs.Reorders, "transfers": rs.Transfers, "received": rs.Received,
 			"cancelled": rs.Cancelled, "dead_lettered": rs.DLQ,

@@ -19,7 +19,8 @@ import (
 )
 
 // TestRunEmbeddedConservation runs the embedded all-in-one twice on one
-// data dir, the first until its history is produced plus two seconds, the
+// data dir (the second replaying the history exactly, by the closed
+// loop's journal), the first until its history is produced plus two seconds, the
 // second for eight seconds (it restores from the changelog and carries on;
 // at 200 live events/s with 1% bad, eight seconds leave about a 1e-7
 // chance of no bad record, three seconds left 0.3%: a clean-clone run had
@@ -91,6 +92,17 @@ func TestRunEmbeddedConservation(t *testing.T) {
 			if sum.Rows["forecast_runs"] != 1 || sum.Rows["forecasts"] != uint64(trained.Series)*28 {
 				t.Errorf("run %d: %d forecast runs and %d forecasts in the store; want 1 and %d", i+1, sum.Rows["forecast_runs"], sum.Rows["forecasts"], trained.Series*28)
 			}
+		}
+		// The second run replays the history the first produced, handed
+		// what the first run's closed loop handed it (the journal): the
+		// same history, record for record.
+		switch r := sum.Replay; {
+		case i == 0 && r != nil:
+			t.Errorf("run 1 produced the history, but its summary has a replay: %+v", *r)
+		case i == 1 && r == nil:
+			t.Error("run 2: no replay in the summary")
+		case i == 1 && (!r.Matches || r.JournalMissing != 0):
+			t.Errorf("run 2: the replayed history differs from the produced one: %+v", *r)
 		}
 		if sum.EventsIn == 0 || sum.EventsDLQ == 0 {
 			t.Fatalf("run %d: events_in %d, events_dlq %d; want both > 0", i+1, sum.EventsIn, sum.EventsDLQ)
@@ -326,6 +338,7 @@ type summary struct {
 	Drained        bool                `json:"drained"`
 	Rows           map[string]uint64   `json:"clickhouse_rows"`
 	Forecast       *runForecastSummary `json:"forecast"`
+	Replay         *replaySummary      `json:"replay"`
 }
 
 func readSummary(t *testing.T, path string) summary {

@@ -48,6 +48,12 @@ type closedLoop struct {
 	ordered   int
 	shipped   int
 	unknown   int // final decisions of orders this simulator never emitted
+	// journal records each day end's hand-over (nil: none kept); while
+	// replaying, the history days are handed what it says.
+	journal   *loopJournal
+	replaying bool
+	skipped   int // decisions and reorders an earlier run handed live
+	missing   int // journaled ids the topics no longer hold
 	// emitted counts the records the simulator emitted, settled the count
 	// at the last settled day end (-1: none yet): a day that emitted
 	// nothing (the silent replay of a restart) has nothing to wait for.
@@ -102,49 +108,136 @@ func (c *closedLoop) dayEnd(ctx context.Context, day int, end time.Time) error {
 		}
 		c.settled = c.emitted
 	}
-	// In time order, ties by id: a restart replaying the history hands
-	// them over in the same order, so the simulation repeats itself.
+	if c.replaying {
+		if h, ok := c.journal.replay(day); ok {
+			return c.handOver(h)
+		}
+	}
+	// In time order, ties by id. What an earlier run handed at a live day
+	// end is not handed again.
+	h := handover{Day: day}
 	slices.SortStableFunc(c.decisions, func(a, b event.RoutingDecision) int {
 		return cmp.Or(a.TS.Compare(b.TS), cmp.Compare(a.DecisionID, b.DecisionID))
 	})
+	var ship []event.RoutingDecision
 	n := 0
 	for _, d := range c.decisions {
 		if !d.TS.Before(end) {
 			break
 		}
 		n++
-		var unknown *sim.UnknownOrderError
-		switch err := c.sim.Ship(d); {
-		case errors.As(err, &unknown):
-			// An order an earlier process emitted live: this simulator
-			// cannot replay it (the earlier process shipped it).
-			c.unknown++
+		if c.journal.handedEarlier(d.DecisionID) {
+			c.skipped++
 			continue
-		case err != nil:
-			return fmt.Errorf("closed loop: hand %s to the simulated warehouses: %w", d.DecisionID, err)
 		}
-		c.shipped++
+		ship = append(ship, d)
+		h.Decisions = append(h.Decisions, d.DecisionID)
 	}
 	c.decisions = slices.Delete(c.decisions, 0, n)
-	if !replenish {
-		return nil // the era before stockflow's replenishment
-	}
-	slices.SortStableFunc(c.pending, func(a, b event.Reorder) int { return a.TS.Compare(b.TS) })
-	n = 0
-	for _, r := range c.pending {
-		if !r.TS.Before(end) {
-			break
+	var order []event.Reorder
+	if replenish { // before, the era of the simulator's own replenishment
+		slices.SortStableFunc(c.pending, func(a, b event.Reorder) int { return a.TS.Compare(b.TS) })
+		n = 0
+		for _, r := range c.pending {
+			if !r.TS.Before(end) {
+				break
+			}
+			n++
+			if r.Status != event.ReorderOrdered {
+				continue
+			}
+			if c.journal.handedEarlier(r.ReorderID) {
+				c.skipped++
+				continue
+			}
+			order = append(order, r)
+			h.Reorders = append(h.Reorders, r.ReorderID)
 		}
-		n++
-		if r.Status != event.ReorderOrdered {
+		c.pending = slices.Delete(c.pending, 0, n)
+	}
+	// Journaled before it is handed: a replay repeats it exactly.
+	if err := c.journal.record(h); err != nil {
+		return err
+	}
+	for _, d := range ship {
+		if err := c.ship(d); err != nil {
+			return err
+		}
+	}
+	for _, r := range order {
+		if err := c.order(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handOver hands the simulator replaying the history what the journal
+// says an earlier run handed it at this day end, in the same order.
+func (c *closedLoop) handOver(h handover) error {
+	at := make(map[string]int, len(c.decisions))
+	for i, d := range c.decisions {
+		at[d.DecisionID] = i
+	}
+	taken := make([]bool, len(c.decisions))
+	for _, id := range h.Decisions {
+		i, ok := at[id]
+		if !ok || taken[i] {
+			c.missing++
 			continue
 		}
-		if err := c.sim.Order(r); err != nil {
-			return fmt.Errorf("closed loop: hand %s to the simulated supplier: %w", r.ReorderID, err)
+		taken[i] = true
+		if err := c.ship(c.decisions[i]); err != nil {
+			return err
 		}
-		c.ordered++
 	}
-	c.pending = slices.Delete(c.pending, 0, n)
+	k := 0
+	c.decisions = slices.DeleteFunc(c.decisions, func(event.RoutingDecision) bool { k++; return taken[k-1] })
+	at = make(map[string]int, len(c.pending))
+	for i, r := range c.pending {
+		if r.Status == event.ReorderOrdered {
+			at[r.ReorderID] = i
+		}
+	}
+	taken = make([]bool, len(c.pending))
+	for _, id := range h.Reorders {
+		i, ok := at[id]
+		if !ok || taken[i] {
+			c.missing++
+			continue
+		}
+		taken[i] = true
+		if err := c.order(c.pending[i]); err != nil {
+			return err
+		}
+	}
+	k = 0
+	c.pending = slices.DeleteFunc(c.pending, func(event.Reorder) bool { k++; return taken[k-1] })
+	return nil
+}
+
+// ship hands a final routing decision to the simulated warehouses.
+func (c *closedLoop) ship(d event.RoutingDecision) error {
+	var unknown *sim.UnknownOrderError
+	switch err := c.sim.Ship(d); {
+	case errors.As(err, &unknown):
+		// An order an earlier process emitted live: this simulator
+		// cannot replay it (the earlier process shipped it).
+		c.unknown++
+		return nil
+	case err != nil:
+		return fmt.Errorf("closed loop: hand %s to the simulated warehouses: %w", d.DecisionID, err)
+	}
+	c.shipped++
+	return nil
+}
+
+// order hands a reorder to the simulated supplier.
+func (c *closedLoop) order(r event.Reorder) error {
+	if err := c.sim.Order(r); err != nil {
+		return fmt.Errorf("closed loop: hand %s to the simulated supplier: %w", r.ReorderID, err)
+	}
+	c.ordered++
 	return nil
 }
 

@@ -295,3 +295,50 @@ func TestLiveReplayDuplicatesOwnRecords(t *testing.T) {
 		}
 	})
 }
+
+// TestHistoryDigest: a silent replay of the history (Live on a fresh Sim)
+// has the digest of the history emitted by another process, a different
+// seed another one, and a history cut short none.
+func TestHistoryDigest(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Seed: 7, SKUs: 30, Warehouses: 5, Days: 4, Start: testStart, BadShare: 0.01, LiveRate: 1000}
+	emitted := func(cfg Config) string {
+		s, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.History(t.Context(), func(Record) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return s.HistoryDigest()
+	}
+	want := emitted(cfg)
+	synctest.Test(t, func(t *testing.T) {
+		s, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		if err := s.Live(ctx, time.Now, func(Record) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.HistoryDigest(); got != want || len(want) != 16 {
+			t.Errorf("replayed history digest %q, emitted %q", got, want)
+		}
+	})
+	other := cfg
+	other.Seed++
+	if got := emitted(other); got == want {
+		t.Errorf("seed %d and %d: the same digest %s", cfg.Seed, other.Seed, got)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.History(ctx, func(Record) error { return nil }); err == nil || s.HistoryDigest() != "" {
+		t.Errorf("a cancelled history: err %v, digest %q; want an error and no digest", err, s.HistoryDigest())
+	}
+}

@@ -136,7 +136,11 @@ type Sim struct {
 	c      counters
 	badP   float64
 	recent [256]Record // good records that duplicates copy
-	nRec   int
+	// digest is the FNV-1a hash of the history's records so far (topic,
+	// key, value); see HistoryDigest.
+	digest  uint64
+	history string // the digest of the whole history, once run
+	nRec    int
 
 	ids      idBlock
 	sale     event.Sale
@@ -490,7 +494,41 @@ func (s *Sim) History(ctx context.Context, emit Emit) (Stats, error) {
 	if err := s.endDay(); err != nil {
 		return s.stats(), err
 	}
+	if ctx.Err() == nil {
+		s.history = fmt.Sprintf("%016x", s.digest)
+	}
 	return s.stats(), ctx.Err()
+}
+
+// HistoryDigest is a hash of every record of the history (topic, key and
+// value, in order), emitted by History or replayed silently by Live, once
+// the whole history has run; "" before. A process that replays a history
+// an earlier process emitted compares the two: with the loop closed
+// (ExternalReplenishment, ExternalRouting) the replay repeats the history
+// only if it is handed the same reorders and decisions at the same day
+// ends.
+func (s *Sim) HistoryDigest() string { return s.history }
+
+// FNV-1a, 64 bit.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// digestRecord adds a record to the running history digest h.
+func digestRecord(h uint64, rec Record) uint64 {
+	if h == 0 {
+		h = fnvOffset
+	}
+	for _, part := range [...][]byte{[]byte(rec.Topic), rec.Key, rec.Value} {
+		for _, c := range part {
+			h ^= uint64(c)
+			h *= fnvPrime
+		}
+		h ^= 0xff // a separator: 0xff is never part of UTF-8 text
+		h *= fnvPrime
+	}
+	return h
 }
 
 // endDay reports the end of the current day to Config.OnDayEnd, once per
@@ -556,15 +594,16 @@ func (s *Sim) Live(ctx context.Context, now func() time.Time, emit Emit) error {
 			return fmt.Errorf("sim: replay history: %w", err)
 		}
 		if s.cfg.ExternalReplenishment || s.cfg.ExternalRouting {
-			// With the loop closed the replay can differ from the history
-			// the earlier process emitted: the reorders and decisions it
-			// is handed at a day end may have reached that process at a
-			// later one (measured: `stockflow run` replays diverged from
-			// day 16 of 30, the first closed-loop day). A duplicate_event
-			// copying a replayed record would then carry an id the
-			// earlier process used for another event, often of another
-			// SKU, which a pipeline keyed by SKU cannot see as a repeat.
-			// So duplicates copy only records this process emitted.
+			// With the loop closed the replay repeats the history the
+			// earlier process emitted only if it is handed the same
+			// reorders and decisions at the same day ends (the caller's
+			// business: `stockflow run` journals them; by event time
+			// alone, replays diverged from the first closed-loop day).
+			// A duplicate_event copying a diverged record would carry an
+			// id the earlier process used for another event, often of
+			// another SKU, which a pipeline keyed by SKU cannot see as a
+			// repeat. So duplicates copy only records this process
+			// emitted; HistoryDigest tells whether the replay matched.
 			s.nRec = 0
 		}
 	}
