@@ -806,7 +806,7 @@ func (s *Sim) send(rec Record, topic, reason int) error {
 		s.c.badTopic[topic]++
 	}
 	if !s.live {
-		s.digest = digestRecord(s.digest, rec)
+		digestRecord(s.digest, rec)
 	}
 	if err := s.emit(rec); err != nil {
 		return fmt.Errorf("sim: emit to %s: %w", rec.Topic, err)

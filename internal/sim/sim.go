@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
+
 	"github.com/stockflow/stockflow/internal/event"
 )
 
@@ -136,9 +138,9 @@ type Sim struct {
 	c      counters
 	badP   float64
 	recent [256]Record // good records that duplicates copy
-	// digest is the FNV-1a hash of the history's records so far (topic,
-	// key, value); see HistoryDigest.
-	digest  uint64
+	// digest hashes (xxHash64) the history's records so far (topic, key,
+	// value); see HistoryDigest.
+	digest  *xxhash.Digest
 	history string // the digest of the whole history, once run
 	nRec    int
 
@@ -198,6 +200,7 @@ func New(cfg Config) (*Sim, error) {
 		startMs: cfg.Start.UnixMilli(),
 		day:     -1,
 		ended:   -1,
+		digest:  xxhash.New(),
 		ordered: map[string]struct{}{},
 		waiting: map[string]webOrder{}, shipped: map[string]struct{}{},
 	}
@@ -495,7 +498,7 @@ func (s *Sim) History(ctx context.Context, emit Emit) (Stats, error) {
 		return s.stats(), err
 	}
 	if ctx.Err() == nil {
-		s.history = fmt.Sprintf("%016x", s.digest)
+		s.history = fmt.Sprintf("%016x", s.digest.Sum64())
 	}
 	return s.stats(), ctx.Err()
 }
@@ -509,26 +512,15 @@ func (s *Sim) History(ctx context.Context, emit Emit) (Stats, error) {
 // ends.
 func (s *Sim) HistoryDigest() string { return s.history }
 
-// FNV-1a, 64 bit.
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
-
-// digestRecord adds a record to the running history digest h.
-func digestRecord(h uint64, rec Record) uint64 {
-	if h == 0 {
-		h = fnvOffset
-	}
-	for _, part := range [...][]byte{[]byte(rec.Topic), rec.Key, rec.Value} {
-		for _, c := range part {
-			h ^= uint64(c)
-			h *= fnvPrime
-		}
-		h ^= 0xff // a separator: 0xff is never part of UTF-8 text
-		h *= fnvPrime
-	}
-	return h
+// digestRecord adds a record to the running history digest d: topic, key
+// and value, each followed by 0xff, a byte UTF-8 text never contains.
+func digestRecord(d *xxhash.Digest, rec Record) {
+	_, _ = d.WriteString(rec.Topic) // an xxhash.Digest never fails to write
+	_, _ = d.WriteString("\xff")
+	_, _ = d.Write(rec.Key)
+	_, _ = d.WriteString("\xff")
+	_, _ = d.Write(rec.Value)
+	_, _ = d.WriteString("\xff")
 }
 
 // endDay reports the end of the current day to Config.OnDayEnd, once per
