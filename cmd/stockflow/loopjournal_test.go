@@ -61,3 +61,21 @@ func TestLoopJournal(t *testing.T) {
 		t.Errorf("day 3 after reopen: %+v %v", h, ok)
 	}
 }
+
+// TestHandByID: the journaled ids are handed in the journal's order, once
+// each; unknown, repeated and unhandable ones count as missing; the rest
+// of the pool stays, in order.
+func TestHandByID(t *testing.T) {
+	pool := []string{"a", "b", "c", "d", "e-cancelled"}
+	var handed []string
+	missing := 0
+	rest, err := handByID(pool, []string{"c", "a", "x", "a", "e-cancelled"},
+		func(s string) (string, bool) { return s, s != "e-cancelled" },
+		func(s string) error { handed = append(handed, s); return nil }, &missing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(handed, []string{"c", "a"}) || missing != 3 || !slices.Equal(rest, []string{"b", "d", "e-cancelled"}) {
+		t.Errorf("handed %v, missing %d, rest %v; want [c a], 3, [b d e-cancelled]", handed, missing, rest)
+	}
+}

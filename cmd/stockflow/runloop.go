@@ -175,45 +175,41 @@ func (c *closedLoop) dayEnd(ctx context.Context, day int, end time.Time) error {
 // handOver hands the simulator replaying the history what the journal
 // says an earlier run handed it at this day end, in the same order.
 func (c *closedLoop) handOver(h handover) error {
-	at := make(map[string]int, len(c.decisions))
-	for i, d := range c.decisions {
-		at[d.DecisionID] = i
+	var err error
+	c.decisions, err = handByID(c.decisions, h.Decisions, func(d event.RoutingDecision) (string, bool) { return d.DecisionID, true },
+		c.ship, &c.missing)
+	if err != nil {
+		return err
 	}
-	taken := make([]bool, len(c.decisions))
-	for _, id := range h.Decisions {
-		i, ok := at[id]
+	c.pending, err = handByID(c.pending, h.Reorders, func(r event.Reorder) (string, bool) { return r.ReorderID, r.Status == event.ReorderOrdered },
+		c.order, &c.missing)
+	return err
+}
+
+// handByID hands the items of pool named by ids (id gives an item's id,
+// and whether it can be handed at all) in the order of ids, and returns
+// the pool without them. Ids it does not find are counted in missing.
+func handByID[T any](pool []T, ids []string, id func(T) (string, bool), hand func(T) error, missing *int) ([]T, error) {
+	at := make(map[string]int, len(pool))
+	for i, it := range pool {
+		if k, ok := id(it); ok {
+			at[k] = i
+		}
+	}
+	taken := make([]bool, len(pool))
+	for _, k := range ids {
+		i, ok := at[k]
 		if !ok || taken[i] {
-			c.missing++
+			*missing++
 			continue
 		}
 		taken[i] = true
-		if err := c.ship(c.decisions[i]); err != nil {
-			return err
+		if err := hand(pool[i]); err != nil {
+			return pool, err
 		}
 	}
-	k := 0
-	c.decisions = slices.DeleteFunc(c.decisions, func(event.RoutingDecision) bool { k++; return taken[k-1] })
-	at = make(map[string]int, len(c.pending))
-	for i, r := range c.pending {
-		if r.Status == event.ReorderOrdered {
-			at[r.ReorderID] = i
-		}
-	}
-	taken = make([]bool, len(c.pending))
-	for _, id := range h.Reorders {
-		i, ok := at[id]
-		if !ok || taken[i] {
-			c.missing++
-			continue
-		}
-		taken[i] = true
-		if err := c.order(c.pending[i]); err != nil {
-			return err
-		}
-	}
-	k = 0
-	c.pending = slices.DeleteFunc(c.pending, func(event.Reorder) bool { k++; return taken[k-1] })
-	return nil
+	i := 0
+	return slices.DeleteFunc(pool, func(T) bool { i++; return taken[i-1] }), nil
 }
 
 // ship hands a final routing decision to the simulated warehouses.
