@@ -120,40 +120,15 @@ func (c *closedLoop) dayEnd(ctx context.Context, day int, end time.Time) error {
 		return cmp.Or(a.TS.Compare(b.TS), cmp.Compare(a.DecisionID, b.DecisionID))
 	})
 	var ship []event.RoutingDecision
-	n := 0
-	for _, d := range c.decisions {
-		if !d.TS.Before(end) {
-			break
-		}
-		n++
-		if c.journal.handedEarlier(d.DecisionID) {
-			c.skipped++
-			continue
-		}
-		ship = append(ship, d)
-		h.Decisions = append(h.Decisions, d.DecisionID)
-	}
-	c.decisions = slices.Delete(c.decisions, 0, n)
+	c.decisions, ship, h.Decisions = dueBefore(c.decisions, end, func(d event.RoutingDecision) (time.Time, string, bool) {
+		return d.TS, d.DecisionID, true
+	}, c.journal.handedEarlier, &c.skipped)
 	var order []event.Reorder
 	if replenish { // before, the era of the simulator's own replenishment
 		slices.SortStableFunc(c.pending, func(a, b event.Reorder) int { return a.TS.Compare(b.TS) })
-		n = 0
-		for _, r := range c.pending {
-			if !r.TS.Before(end) {
-				break
-			}
-			n++
-			if r.Status != event.ReorderOrdered {
-				continue
-			}
-			if c.journal.handedEarlier(r.ReorderID) {
-				c.skipped++
-				continue
-			}
-			order = append(order, r)
-			h.Reorders = append(h.Reorders, r.ReorderID)
-		}
-		c.pending = slices.Delete(c.pending, 0, n)
+		c.pending, order, h.Reorders = dueBefore(c.pending, end, func(r event.Reorder) (time.Time, string, bool) {
+			return r.TS, r.ReorderID, r.Status == event.ReorderOrdered
+		}, c.journal.handedEarlier, &c.skipped)
 	}
 	// Journaled before it is handed: a replay repeats it exactly.
 	if err := c.journal.record(h); err != nil {
@@ -184,6 +159,30 @@ func (c *closedLoop) handOver(h handover) error {
 	c.pending, err = handByID(c.pending, h.Reorders, func(r event.Reorder) (string, bool) { return r.ReorderID, r.Status == event.ReorderOrdered },
 		c.order, &c.missing)
 	return err
+}
+
+// dueBefore takes the items timed before end off the front of pool (sorted
+// by time) and returns the rest, and those of them to hand with their ids:
+// not those that cannot be handed (key's third result), nor, counted in
+// skipped, those an earlier run handed.
+func dueBefore[T any](pool []T, end time.Time, key func(T) (time.Time, string, bool), earlier func(string) bool, skipped *int) (rest, due []T, ids []string) {
+	n := 0
+	for _, it := range pool {
+		ts, id, ok := key(it)
+		if !ts.Before(end) {
+			break
+		}
+		n++
+		switch {
+		case !ok:
+		case earlier(id):
+			*skipped++
+		default:
+			due = append(due, it)
+			ids = append(ids, id)
+		}
+	}
+	return slices.Delete(pool, 0, n), due, ids
 }
 
 // handByID hands the items of pool named by ids (id gives an item's id,
