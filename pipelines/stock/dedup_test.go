@@ -72,37 +72,11 @@ func TestDedupSurvivesRestart(t *testing.T) {
 	t0 := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	runUntil := func(n int, values ...string) {
 		t.Helper()
-		for _, v := range values {
-			if err := cl.ProduceSync(ctx, &kgo.Record{Topic: kafka.TopicSales, Key: []byte("SKU-1"), Value: []byte(v)}).FirstErr(); err != nil {
-				t.Fatal(err)
-			}
+		recs := make([]*kgo.Record, len(values))
+		for i, v := range values {
+			recs[i] = &kgo.Record{Topic: kafka.TopicSales, Key: []byte("SKU-1"), Value: []byte(v)}
 		}
-		p, err := New(Config{
-			Kafka: kc, Group: "dedup", TransactionalID: "dedup",
-			Checker:   event.Checker{Warehouses: map[event.WarehouseID]struct{}{"WH1": {}}, MaxFuture: time.Hour},
-			Now:       func() time.Time { return t0.Add(30 * 24 * time.Hour) },
-			IdleFlush: -1,
-		}, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		runCtx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- p.Run(runCtx) }()
-		for {
-			if st := p.Stats(); int(st.Accepted+st.DLQ) >= n {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				t.Fatalf("processed %+v, want %d records", p.Stats(), n)
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-		stop()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
+		runDedup(ctx, t, cl, kc, t0.Add(30*24*time.Hour), n, recs...)
 	}
 	a := sale("a", t0, "SKU-1", "WH1", 1)
 	runUntil(1, a)
@@ -136,5 +110,81 @@ func TestDedupSurvivesRestart(t *testing.T) {
 		if !live[k] {
 			t.Errorf("tombstone for batch %s that was never written", k)
 		}
+	}
+}
+
+// runDedup produces recs, then runs a new processor of group "dedup" (so
+// it restores the partition from the changelog first) until it has
+// accepted or dead-lettered n records, and stops it.
+func runDedup(ctx context.Context, t *testing.T, cl *kgo.Client, kc kafka.Config, now time.Time, n int, recs ...*kgo.Record) {
+	t.Helper()
+	for _, r := range recs {
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := New(Config{
+		Kafka: kc, Group: "dedup", TransactionalID: "dedup",
+		Checker:   event.Checker{Warehouses: map[event.WarehouseID]struct{}{"WH1": {}}, MaxFuture: time.Hour},
+		Now:       func() time.Time { return now },
+		IdleFlush: -1,
+	}, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(runCtx) }()
+	for {
+		if st := p.Stats(); int(st.Accepted+st.DLQ) >= n {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("processed %+v, want %d records", p.Stats(), n)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDedupWindowFollowsSlowerTopic: while the stock topic runs months
+// ahead of the sales topic (a backlog), the deduplication window is
+// measured in the sales topic's time, so a sale repeated after a restart
+// is still a duplicate. Measured against the stream time (the stock
+// topic's), the restore forgot the sale and accepted its repeat, as the
+// crash harness found (seed 62653673).
+func TestDedupWindowFollowsSlowerTopic(t *testing.T) {
+	c := newKfake(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	kc := kafka.Config{Brokers: c.ListenAddrs(), ClientID: "dedup-skew"}
+	opts, err := kc.Opts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := kafka.EnsureTopics(ctx, kadm.NewClient(cl), kafka.TopicsConfig{Partitions: 1}.Specs(), 1); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	now := t0.Add(130 * 24 * time.Hour)
+	a := sale("a", t0, "SKU-1", "WH1", 1)
+	runDedup(ctx, t, cl, kc, now, 2,
+		&kgo.Record{Topic: kafka.TopicStock, Key: []byte("SKU-1"), Value: []byte(move("m", t0.Add(120*24*time.Hour), "SKU-1", "WH1", "receipt", 5))},
+		&kgo.Record{Topic: kafka.TopicSales, Key: []byte("SKU-1"), Value: []byte(a)})
+	runDedup(ctx, t, cl, kc, now, 1, &kgo.Record{Topic: kafka.TopicSales, Key: []byte("SKU-1"), Value: []byte(a)})
+
+	reasons := map[string]string{}
+	readToEnd(ctx, t, opts, kafka.TopicDLQ, func(r *kgo.Record) { reasons[string(r.Value)] = headers(r)[event.HeaderReason] })
+	if reasons[a] != string(event.ReasonDuplicateEvent) || len(reasons) != 1 {
+		t.Errorf("dlq = %v, want the repeat of a as duplicate_event", reasons)
 	}
 }

@@ -193,6 +193,26 @@ func (st *partition) horizon(d time.Duration, lagging [2]bool) int64 {
 	return t - d.Milliseconds()
 }
 
+// dedupClock is the event time the deduplication window is measured
+// against (Unix ms): the earliest of the ledger topics' latest event times
+// on this partition (a topic not read here yet does not count), not the
+// stream time. While one topic runs ahead of the other — a backlog, or a
+// topic fetched ahead after a restore; the crash harness saw the stream
+// time four months past the sales topic — an id stays remembered for the
+// window in its own topic's time, so a repeat within the window is still
+// a duplicate (measuring against the stream time forgot an id accepted
+// just before a kill, and accepted its repeat 46 records later). Bounded
+// by maxTopicSkew like the horizon, so the ids kept stay bounded.
+func (st *partition) dedupClock() int64 {
+	t := st.streamTime
+	for _, topic := range ledgerTopics {
+		if tt := st.topicTime[topic]; tt > 0 {
+			t = min(t, tt)
+		}
+	}
+	return max(t, st.streamTime-maxTopicSkew.Milliseconds())
+}
+
 // unseenHold is how far the correction horizon stays behind the stream
 // time for a ledger topic this partition has not read yet and that had no
 // unread records when last asked: as far as for a lagging one. The crash
@@ -1111,11 +1131,12 @@ func (p *Processor) produce(ctx context.Context, tx *kafka.Txn, r *kgo.Record) {
 // housekeep forgets event ids older than the deduplication window after a
 // commit. Called with p.mu held.
 func (p *Processor) housekeep(st *partition) {
-	if st.streamTime-st.swept < time.Hour.Milliseconds() {
+	clock := st.dedupClock()
+	if clock-st.swept < time.Hour.Milliseconds() {
 		return
 	}
-	st.swept = st.streamTime
-	cutoff := st.streamTime - p.cfg.DedupWindow.Milliseconds()
+	st.swept = clock
+	cutoff := clock - p.cfg.DedupWindow.Milliseconds()
 	for id, ts := range st.seen {
 		if ts < cutoff {
 			delete(st.seen, id)

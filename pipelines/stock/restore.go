@@ -32,7 +32,7 @@ func (p *Processor) restore(ctx context.Context, part int32) (*partition, error)
 			p.log.Error("skip undecodable window state in changelog", "key", key, "err", err)
 		}
 	}
-	cutoff := st.streamTime - p.cfg.DedupWindow.Milliseconds()
+	cutoff := st.dedupClock() - p.cfg.DedupWindow.Milliseconds()
 	for id, ts := range st.seen {
 		if ts < cutoff {
 			delete(st.seen, id)
@@ -49,7 +49,7 @@ func (p *Processor) restore(ctx context.Context, part int32) (*partition, error)
 	}
 	st.resv.rebuild()
 	forgetReservations(st, cutoff)
-	st.swept = st.streamTime
+	st.swept = st.dedupClock()
 	p.log.Info("restored partition", "partition", part, "records", n, "ledgers", len(st.levels),
 		"event_ids", len(st.seen), "open_windows", len(st.win.open), "stockouts", len(st.win.outages), "reservations", len(st.resv.byID), "stream_time", time.UnixMilli(st.streamTime).UTC(), "took", time.Since(start))
 	return st, nil
