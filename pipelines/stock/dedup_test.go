@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/stockflow/stockflow/internal/event"
@@ -53,7 +52,10 @@ func TestSeenBatchRoundTrip(t *testing.T) {
 // restores them), and that a batch is tombstoned once its ids leave the
 // deduplication window.
 func TestDedupSurvivesRestart(t *testing.T) {
-	ctx, cl, kc, opts := dedupCluster(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	env := newResvEnv(ctx, t, 1)
+	cl, kc, opts := env.cl, env.kc, env.opts
 	t0 := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	runUntil := func(n int, values ...string) {
 		t.Helper()
@@ -96,30 +98,6 @@ func TestDedupSurvivesRestart(t *testing.T) {
 			t.Errorf("tombstone for batch %s that was never written", k)
 		}
 	}
-}
-
-// dedupCluster starts a kfake cluster with the topics (one partition
-// each) and returns a context bounding the test, a client, the
-// connection config and the client options.
-func dedupCluster(t *testing.T) (context.Context, *kgo.Client, kafka.Config, []kgo.Opt) {
-	t.Helper()
-	c := newKfake(t)
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	t.Cleanup(cancel)
-	kc := kafka.Config{Brokers: c.ListenAddrs(), ClientID: "dedup"}
-	opts, err := kc.Opts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	if _, err := kafka.EnsureTopics(ctx, kadm.NewClient(cl), kafka.TopicsConfig{Partitions: 1}.Specs(), 1); err != nil {
-		t.Fatal(err)
-	}
-	return ctx, cl, kc, opts
 }
 
 // runDedup produces recs, then runs a new processor of group "dedup" (so
@@ -167,7 +145,10 @@ func runDedup(ctx context.Context, t *testing.T, cl *kgo.Client, kc kafka.Config
 // topic's), the restore forgot the sale and accepted its repeat, as the
 // crash harness found (seed 62653673).
 func TestDedupWindowFollowsSlowerTopic(t *testing.T) {
-	ctx, cl, kc, opts := dedupCluster(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	env := newResvEnv(ctx, t, 1)
+	cl, kc, opts := env.cl, env.kc, env.opts
 	t0 := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	now := t0.Add(130 * 24 * time.Hour)
 	a := sale("a", t0, "SKU-1", "WH1", 1)
